@@ -1,0 +1,82 @@
+"""Search spaces: definitions, validation, code matrices, sampling, block walk, net.config.
+
+Examples
+--------
+>>> from sklearn_ofa.spaces import get_space
+>>> space = get_space("ofa_mbv3_w1.2")
+>>> archs = space.sample(4, random_state=0)
+>>> codes = space.to_codes(archs)
+>>> space.from_codes(codes) == [space.from_codes(space.to_codes([a]))[0] for a in archs]
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._base import CODE_DTYPE, Gene, SearchSpace, Unit
+from ._blocks import BLOCK_OPS, Block, make_divisible
+from .mobilenet import MobileNetSpace
+from .resnet import ResNetSpace
+
+__all__ = [
+    "get_space",
+    "list_spaces",
+    "SearchSpace",
+    "MobileNetSpace",
+    "ResNetSpace",
+    "Block",
+    "BLOCK_OPS",
+    "Gene",
+    "Unit",
+    "CODE_DTYPE",
+    "make_divisible",
+]
+
+_REGISTRY = {
+    "ofa_mbv3_w1.0": lambda **kw: MobileNetSpace("mbv3", width_mult=1.0, name="ofa_mbv3_w1.0", **kw),
+    "ofa_mbv3_w1.2": lambda **kw: MobileNetSpace("mbv3", width_mult=1.2, name="ofa_mbv3_w1.2", **kw),
+    "ofa_proxyless_w1.3": lambda **kw: MobileNetSpace(
+        "proxyless", width_mult=1.3, name="ofa_proxyless_w1.3", **kw
+    ),
+    "ofa_resnet50": lambda **kw: ResNetSpace(name="ofa_resnet50", **kw),
+}
+
+
+def list_spaces() -> list[str]:
+    """Names accepted by :func:`get_space`."""
+    return sorted(_REGISTRY)
+
+
+def get_space(space: Any, **overrides: Any) -> SearchSpace:
+    """Return a search space by name (or pass a :class:`SearchSpace` through).
+
+    Parameters
+    ----------
+    space : str or SearchSpace
+        One of :func:`list_spaces`, or a space object (returned as is).
+    **overrides
+        Constructor arguments that change the defaults, e.g. ``image_sizes``.
+
+    Examples
+    --------
+    >>> get_space("ofa_resnet50").image_sizes
+    (128, 144, 160, 176, 192, 224, 240, 256)
+    >>> get_space("ofa_mbv3_w1.0", image_sizes=[160, 224]).image_sizes
+    (160, 224)
+    """
+    if isinstance(space, SearchSpace):
+        if overrides:
+            cfg = {**space.get_config(), **overrides}
+            return type(space)(**cfg)
+        return space
+    if isinstance(space, dict) and "family" in space:
+        return MobileNetSpace(**space)
+    if not isinstance(space, str):
+        raise TypeError(
+            f"space must be a name (one of {list_spaces()}) or a SearchSpace, "
+            f"got {type(space).__name__}"
+        )
+    if space not in _REGISTRY:
+        raise ValueError(f"space = {space!r} is not known; allowed values: {list_spaces()}")
+    return _REGISTRY[space](**overrides)

@@ -1,0 +1,588 @@
+"""Search-space machinery shared by every space: genes, validation, codes, sampling.
+
+An architecture ("arch") is a dict with OFA's keys, e.g. ``{"ks": [...], "e":
+[...], "d": [...], "image_size": 224}``. A batch of archs becomes a *code matrix*:
+one row per arch, one int16 column per gene (the index of the chosen value), and
+``-1`` for per-block genes of block slots that the depth switches off.
+Everything downstream (encoder, FLOPs, latency tables, search) works on codes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ..exceptions import ArchTypeError, ArchValueError, NetConfigError
+from ._blocks import Block
+
+__all__ = ["Gene", "Unit", "SearchSpace", "CODE_DTYPE"]
+
+CODE_DTYPE = np.int16
+
+
+@dataclass(frozen=True)
+class Gene:
+    """One column of the code matrix: ``arch[key][pos]`` (or ``arch[key]`` when pos is None)."""
+
+    key: str
+    pos: int | None
+    choices: tuple
+
+    @property
+    def label(self) -> str:
+        return self.key if self.pos is None else f"{self.key}[{self.pos}]"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One place of the block walk, and the gene columns its block depends on.
+
+    ``build(values)`` gets the decoded gene values (None for an inactive slot)
+    in the order of ``columns`` and returns a :class:`Block` or None.
+    """
+
+    name: str
+    columns: tuple[int, ...]
+    build: Callable[[tuple], Block | None]
+
+
+def _fmt_choices(choices: Sequence) -> str:
+    return "[" + ", ".join(repr(c) for c in choices) + "]"
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+class SearchSpace:
+    """Base class of a search space. Subclasses fill in genes, slots and units.
+
+    Subclasses set, in ``__init__``:
+
+    - ``name``: registry name;
+    - ``arch_keys``: ordered arch keys, each a list key or ``"image_size"``;
+    - ``genes``: list of :class:`Gene` in code-column order;
+    - ``slot_keys``: the per-block-slot list keys (e.g. ``("ks", "e")``);
+    - ``slot_stage``, ``slot_pos``: stage and position within stage of every slot;
+    - ``stage_depth_key``/``stage_depth_pos``/``stage_base_depth``: where each
+      stage's depth gene lives and the depth it always has on top of it;
+    - ``value_kind``: per key, ``"int"`` or ``"float"``.
+    """
+
+    name: str = "space"
+    arch_keys: tuple[str, ...] = ()
+    genes: list[Gene]
+    slot_keys: tuple[str, ...] = ()
+    value_kind: dict[str, str]
+
+    # ------------------------------------------------------------------ setup
+    def _finish_setup(self) -> None:
+        """Derive column lookups once the subclass has set its genes and slots."""
+        self.n_genes = len(self.genes)
+        self.key_columns: dict[str, np.ndarray] = {}
+        for key in self.arch_keys:
+            self.key_columns[key] = np.array(
+                [i for i, g in enumerate(self.genes) if g.key == key], dtype=np.intp
+            )
+        self.key_length = {
+            k: (None if self.genes[c[0]].pos is None else len(c))
+            for k, c in self.key_columns.items()
+        }
+        self.n_slots = len(self.slot_stage)
+        self.slot_stage = np.asarray(self.slot_stage, dtype=np.intp)
+        self.slot_pos = np.asarray(self.slot_pos, dtype=np.intp)
+        self.stage_base_depth = np.asarray(self.stage_base_depth, dtype=np.intp)
+        depth_cols = self.key_columns[self.stage_depth_key][list(self.stage_depth_pos)]
+        self.stage_depth_cols = np.asarray(depth_cols, dtype=np.intp)
+        # depth value per stage and code: padded lookup (stage, code) -> depth value
+        width = max(len(self.genes[c].choices) for c in self.stage_depth_cols)
+        self._depth_values = np.zeros((len(self.stage_depth_cols), width), dtype=np.intp)
+        for s, c in enumerate(self.stage_depth_cols):
+            ch = self.genes[c].choices
+            self._depth_values[s, : len(ch)] = ch
+        # slot gene columns: (n_slot_keys, n_slots)
+        self.slot_columns = np.stack([self.key_columns[k] for k in self.slot_keys])
+        self.n_choices = np.array([len(g.choices) for g in self.genes], dtype=np.intp)
+        self._choice_arrays = [np.asarray(g.choices) for g in self.genes]
+        self._build_value_luts()
+
+    def _build_value_luts(self) -> None:
+        """Per key: vectorised value -> code lookup."""
+        self._key_choices: dict[str, list[tuple]] = {}
+        for key, cols in self.key_columns.items():
+            self._key_choices[key] = [self.genes[c].choices for c in cols]
+
+    # ------------------------------------------------------------ properties
+    @property
+    def image_sizes(self) -> tuple[int, ...]:
+        return self.genes[self.key_columns["image_size"][0]].choices
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, SearchSpace)
+            and type(self) is type(other)
+            and self._signature() == other._signature()
+        )
+
+    def __hash__(self) -> int:
+        return hash(self._signature())
+
+    def _signature(self) -> tuple:
+        return (self.name, tuple(self.genes), tuple(sorted(self.get_config().items())))
+
+    def get_config(self) -> dict:
+        """Constructor arguments that rebuild this space (JSON-friendly)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ validation
+    def validate(self, arch: Any, *, where: str = "arch") -> dict:
+        """Check one arch dict and return a canonical copy (plain Python values).
+
+        Raises
+        ------
+        ArchTypeError
+            ``arch`` is not a mapping, or a field has the wrong type.
+        ArchValueError
+            A key is missing or unknown, a list has the wrong length, or a value
+            is not one of the allowed choices. The message names the field, the
+            position, the value and the allowed values.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> space.validate({"ks": [3] * 20, "e": [6] * 20, "d": [4] * 5, "image_size": 7})
+        Traceback (most recent call last):
+        ...
+        sklearn_ofa.exceptions.ArchValueError: arch['image_size'] = 7 is not allowed; allowed values: [128, 132, ...
+        """
+        if not isinstance(arch, dict):
+            try:
+                arch = dict(arch)
+            except (TypeError, ValueError):
+                raise ArchTypeError(
+                    f"{where} must be a dict with keys {list(self.arch_keys)}, "
+                    f"got {type(arch).__name__}"
+                ) from None
+        missing = [k for k in self.arch_keys if k not in arch]
+        if missing:
+            raise ArchValueError(
+                f"{where} is missing key {missing[0]!r}; required keys: {list(self.arch_keys)}"
+            )
+        unknown = [k for k in arch if k not in self.arch_keys]
+        if unknown:
+            raise ArchValueError(
+                f"{where} has unknown key {unknown[0]!r}; allowed keys: {list(self.arch_keys)}"
+            )
+        out: dict = {}
+        for key in self.arch_keys:
+            value = arch[key]
+            choices = self._key_choices[key]
+            length = self.key_length[key]
+            if length is None:
+                out[key] = self._check_value(value, choices[0], f"{where}[{key!r}]", key)
+                continue
+            if isinstance(value, np.ndarray):
+                value = value.tolist()
+            if not isinstance(value, (list, tuple)):
+                raise ArchTypeError(
+                    f"{where}[{key!r}] must be a list of {length} values, "
+                    f"got {type(value).__name__} {value!r}"
+                )
+            if len(value) != length:
+                raise ArchValueError(
+                    f"{where}[{key!r}] must have {length} entries, got {len(value)}"
+                )
+            out[key] = [
+                self._check_value(v, choices[i], f"{where}[{key!r}][{i}]", key)
+                for i, v in enumerate(value)
+            ]
+        return out
+
+    def _check_value(self, value: Any, choices: tuple, label: str, key: str) -> Any:
+        kind = self.value_kind.get(key, "int")
+        ok_type = _is_int(value) if kind == "int" else _is_number(value)
+        if not ok_type:
+            want = "an int" if kind == "int" else "a number"
+            raise ArchTypeError(
+                f"{label} must be {want} (one of {_fmt_choices(choices)}), "
+                f"got {type(value).__name__} {value!r}"
+            )
+        for c in choices:
+            if (kind == "int" and value == c) or (kind != "int" and abs(value - c) < 1e-9):
+                return c
+        raise ArchValueError(
+            f"{label} = {value!r} is not allowed; allowed values: {_fmt_choices(choices)}"
+        )
+
+    # ------------------------------------------------------------------ codes
+    def to_codes(self, archs: Any) -> np.ndarray:
+        """Convert archs to a code matrix (``int16``, shape ``(n_archs, n_genes)``).
+
+        Accepts a list of arch dicts, one dict, or a pandas DataFrame with one
+        column per arch key. Validation is vectorised; on the first bad arch the
+        error names its row, field, position, value and allowed values.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> codes = space.to_codes(space.sample(3, random_state=0))
+        >>> codes.shape
+        (3, 46)
+        """
+        archs = self._as_arch_list(archs)
+        n = len(archs)
+        codes = np.empty((n, self.n_genes), dtype=CODE_DTYPE)
+        if n == 0:
+            return codes
+        nkeys = len(self.arch_keys)
+        try:
+            if not all(len(a) == nkeys for a in archs):
+                raise ValueError
+            for key in self.arch_keys:
+                cols = self.key_columns[key]
+                length = self.key_length[key]
+                if length is None:
+                    flat = np.fromiter((a[key] for a in archs), dtype=np.float64, count=n)
+                else:
+                    flat = np.fromiter(
+                        itertools.chain.from_iterable(a[key] for a in archs),
+                        dtype=np.float64,
+                        count=n * length,
+                    )
+                values = flat.reshape(n, len(cols))
+                codes[:, cols] = self._values_to_codes(values, cols)
+        except (KeyError, TypeError, ValueError, IndexError):
+            # slow path: find the first bad arch and raise its precise error
+            for i, a in enumerate(archs):
+                self.validate(a, where=f"archs[{i}]")
+            raise
+        self._mask_inactive(codes)
+        return codes
+
+    def as_codes(self, X: Any) -> np.ndarray:
+        """Codes of ``X``: an integer code matrix passes through (checked), anything else
+        (arch dicts, one dict, a DataFrame) goes through :meth:`to_codes`.
+
+        Every estimator over archs accepts both forms through this method, so a
+        search can skip the dict conversion.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> codes = space.sample_codes(5, random_state=0)
+        >>> space.as_codes(codes) is not None
+        True
+        """
+        if isinstance(X, np.ndarray) and X.dtype != object and np.issubdtype(X.dtype, np.integer):
+            return self.check_codes(X)
+        return self.to_codes(X)
+
+    def _values_to_codes(self, values: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        out = np.full(values.shape, -1, dtype=np.intp)
+        for j, c in enumerate(cols):
+            choices = self._choice_arrays[c].astype(np.float64)
+            diff = np.abs(values[:, j, None] - choices[None, :])
+            idx = diff.argmin(axis=1)
+            ok = diff[np.arange(len(idx)), idx] < 1e-9
+            out[ok, j] = idx[ok]
+        bad = np.argwhere(out < 0)
+        if len(bad):
+            raise ValueError  # handled by the slow path, which names the field
+        return out
+
+    def _as_arch_list(self, archs: Any) -> list:
+        if isinstance(archs, dict):
+            return [archs]
+        if hasattr(archs, "to_dict") and hasattr(archs, "columns"):  # pandas DataFrame
+            return archs.to_dict(orient="records")
+        if isinstance(archs, np.ndarray) and archs.dtype != object:
+            raise ArchTypeError(
+                "expected a list of arch dicts; for a code matrix use from_codes / the codes API"
+            )
+        try:
+            return list(archs)
+        except TypeError:
+            raise ArchTypeError(
+                f"expected a list of arch dicts, got {type(archs).__name__}"
+            ) from None
+
+    def active_mask(self, codes: np.ndarray) -> np.ndarray:
+        """Boolean ``(n_archs, n_slots)``: which block slots the depths switch on."""
+        codes = np.asarray(codes)
+        depth_codes = codes[:, self.stage_depth_cols].astype(np.intp)
+        depth = self._depth_values[np.arange(len(self.stage_depth_cols))[None, :], depth_codes]
+        depth = depth + self.stage_base_depth[None, :]
+        return self.slot_pos[None, :] < depth[:, self.slot_stage]
+
+    def _mask_inactive(self, codes: np.ndarray) -> None:
+        inactive = ~self.active_mask(codes)
+        for cols in self.slot_columns:
+            sub = codes[:, cols]
+            sub[inactive] = -1
+            codes[:, cols] = sub
+
+    def check_codes(self, codes: Any) -> np.ndarray:
+        """Validate a code matrix (shape, range, inactive marks) and return it as int16."""
+        arr = np.asarray(codes)
+        if arr.ndim != 2 or arr.shape[1] != self.n_genes:
+            raise ArchValueError(
+                f"codes must have shape (n_archs, {self.n_genes}) for space {self.name!r}, "
+                f"got {arr.shape}"
+            )
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise ArchTypeError(f"codes must be integers, got dtype {arr.dtype}")
+        if len(arr) and (np.any(arr < -1) or np.any(arr >= self.n_choices[None, :])):
+            r, c = np.argwhere((arr < -1) | (arr >= self.n_choices[None, :]))[0]
+            raise ArchValueError(
+                f"codes[{r}, {c}] ({self.genes[c].label}) = {arr[r, c]} is out of range; "
+                f"allowed: -1 (inactive) or 0..{self.n_choices[c] - 1}"
+            )
+        arr = arr.astype(CODE_DTYPE, copy=False)
+        expected = arr.copy()
+        self._mask_inactive(expected)
+        non_slot = np.ones(self.n_genes, dtype=bool)
+        non_slot[self.slot_columns.ravel()] = False
+        bad = (expected != arr) | ((arr == -1) & non_slot[None, :])
+        active_cols = np.zeros_like(arr, dtype=bool)
+        mask = self.active_mask(arr) if len(arr) else np.zeros((0, self.n_slots), bool)
+        for cols in self.slot_columns:
+            active_cols[:, cols] = mask
+        bad |= active_cols & (arr == -1)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise ArchValueError(
+                f"codes[{r}, {c}] ({self.genes[c].label}) = {arr[r, c]} disagrees with the "
+                "depth genes: inactive block slots must be -1 and active ones >= 0"
+            )
+        return arr
+
+    def from_codes(self, codes: Any) -> list[dict]:
+        """Convert a code matrix back to arch dicts.
+
+        Inactive block slots get the first choice of their gene (OFA archs carry
+        a value there that the network ignores).
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_resnet50")
+        >>> archs = space.sample(2, random_state=1)
+        >>> codes = space.to_codes(archs)
+        >>> (space.to_codes(space.from_codes(codes)) == codes).all()
+        True
+        """
+        codes = np.asarray(codes)
+        if codes.ndim == 1:
+            codes = codes[None, :]
+        codes = codes.astype(np.intp)
+        filled = np.where(codes < 0, 0, codes)
+        per_key = {}
+        for key, cols in self.key_columns.items():
+            vals = np.stack(
+                [self._choice_arrays[c][filled[:, c]] for c in cols], axis=1
+            ) if len(codes) else np.zeros((0, len(cols)))
+            per_key[key] = vals.tolist()
+        out = []
+        for i in range(len(codes)):
+            arch = {}
+            for key in self.arch_keys:
+                row = per_key[key][i]
+                arch[key] = row[0] if self.key_length[key] is None else row
+            out.append(arch)
+        return out
+
+    # -------------------------------------------------------------- sampling
+    def _full_random(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return (rng.random((n, self.n_genes)) * self.n_choices[None, :]).astype(CODE_DTYPE)
+
+    def sample_codes(self, n: int, random_state: Any = None) -> np.ndarray:
+        """Sample ``n`` archs uniformly per gene (as OFA does) and return codes."""
+        rng = np.random.default_rng(random_state)
+        codes = self._full_random(int(n), rng)
+        self._mask_inactive(codes)
+        return codes
+
+    def sample(self, n: int, random_state: Any = None) -> list[dict]:
+        """Sample ``n`` arch dicts.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> arch = get_space("ofa_mbv3_w1.2").sample(1, random_state=0)[0]
+        >>> sorted(arch)
+        ['d', 'e', 'image_size', 'ks']
+        """
+        return self.from_codes(self.sample_codes(n, random_state))
+
+    def _fill_inactive(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        codes = np.array(codes, dtype=CODE_DTYPE)
+        rand = self._full_random(len(codes), rng)
+        return np.where(codes < 0, rand, codes).astype(CODE_DTYPE)
+
+    def mutate_codes(
+        self, codes: Any, mutate_prob: float = 0.1, random_state: Any = None
+    ) -> np.ndarray:
+        """Resample each gene with probability ``mutate_prob`` (vectorised over rows).
+
+        Block slots that a mutated depth switches on get random values.
+        """
+        rng = np.random.default_rng(random_state)
+        full = self._fill_inactive(self.check_codes(codes), rng)
+        flip = rng.random(full.shape) < mutate_prob
+        full = np.where(flip, self._full_random(len(full), rng), full).astype(CODE_DTYPE)
+        self._mask_inactive(full)
+        return full
+
+    def crossover_codes(self, codes_a: Any, codes_b: Any, random_state: Any = None) -> np.ndarray:
+        """Uniform crossover: each gene from either parent with equal probability."""
+        rng = np.random.default_rng(random_state)
+        a = self._fill_inactive(self.check_codes(codes_a), rng)
+        b = self._fill_inactive(self.check_codes(codes_b), rng)
+        if a.shape != b.shape:
+            raise ArchValueError(f"parents must have the same shape, got {a.shape} and {b.shape}")
+        child = np.where(rng.random(a.shape) < 0.5, a, b).astype(CODE_DTYPE)
+        self._mask_inactive(child)
+        return child
+
+    def mutate(self, archs: Any, mutate_prob: float = 0.1, random_state: Any = None) -> list[dict]:
+        """Mutate arch dicts (see :meth:`mutate_codes`)."""
+        return self.from_codes(self.mutate_codes(self.to_codes(archs), mutate_prob, random_state))
+
+    def crossover(self, archs_a: Any, archs_b: Any, random_state: Any = None) -> list[dict]:
+        """Cross over two equally long lists of arch dicts (see :meth:`crossover_codes`)."""
+        return self.from_codes(
+            self.crossover_codes(self.to_codes(archs_a), self.to_codes(archs_b), random_state)
+        )
+
+    # ------------------------------------------------------------ block walk
+    @property
+    def units(self) -> list[Unit]:
+        """The places of the block walk, each with the gene columns it depends on."""
+        raise NotImplementedError
+
+    def _decode_row(self, row: np.ndarray, columns: Iterable[int]) -> tuple:
+        return tuple(
+            None if row[c] < 0 else self.genes[c].choices[int(row[c])] for c in columns
+        )
+
+    def blocks(self, arch: Any) -> list[Block]:
+        """The blocks of the static subnet ``arch``, in forward order.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> arch = {"ks": [3] * 20, "e": [3] * 20, "d": [2] * 5, "image_size": 224}
+        >>> [b.name for b in space.blocks(arch)][:3]
+        ['Conv', 'expanded_conv', 'expanded_conv']
+        """
+        row = self.to_codes([arch] if isinstance(arch, dict) else arch)[0]
+        return self.blocks_from_codes(row)
+
+    def blocks_from_codes(self, row: np.ndarray) -> list[Block]:
+        """The block walk for one code row."""
+        out = []
+        for unit in self.units:
+            blk = unit.build(self._decode_row(row, unit.columns))
+            if blk is not None:
+                out.append(blk)
+        return out
+
+    def unit_radices(self) -> list[np.ndarray]:
+        """Per unit: the mixed-radix strides of its columns (each code shifted by +1)."""
+        out = []
+        for unit in self.units:
+            sizes = [int(self.n_choices[c]) + 1 for c in unit.columns]
+            strides = np.ones(len(sizes), dtype=np.intp)
+            for i in range(len(sizes) - 2, -1, -1):
+                strides[i] = strides[i + 1] * sizes[i + 1]
+            out.append(strides)
+        return out
+
+    def unit_sizes(self) -> np.ndarray:
+        return np.array(
+            [int(np.prod([int(self.n_choices[c]) + 1 for c in u.columns])) for u in self.units],
+            dtype=np.intp,
+        )
+
+    def unit_offsets(self) -> np.ndarray:
+        """Start of each unit's table inside one flat table."""
+        sizes = self.unit_sizes()
+        return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+
+    def unit_index(self, codes: np.ndarray) -> np.ndarray:
+        """``(n_archs, n_units)`` indices into a flat per-unit table (see :meth:`unit_entries`)."""
+        codes = np.asarray(codes).astype(np.intp) + 1
+        offsets = self.unit_offsets()
+        idx = np.empty((len(codes), len(self.units)), dtype=np.intp)
+        for u, (unit, strides) in enumerate(zip(self.units, self.unit_radices())):
+            if unit.columns:
+                idx[:, u] = codes[:, list(unit.columns)] @ strides + offsets[u]
+            else:
+                idx[:, u] = offsets[u]
+        return idx
+
+    def unit_entries(self) -> Iterator[tuple[int, int, Block | None]]:
+        """Every reachable ``(flat_index, unit_index, block)`` of the flat table.
+
+        Entries not listed here cannot occur in a valid code matrix.
+        """
+        slot_cols = set(self.slot_columns.ravel().tolist())
+        offsets = self.unit_offsets()
+        for u, (unit, strides) in enumerate(zip(self.units, self.unit_radices())):
+            ranges = []
+            for c in unit.columns:
+                lo = -1 if c in slot_cols else 0
+                ranges.append(range(lo, int(self.n_choices[c])))
+            slot_in_unit = [c in slot_cols for c in unit.columns]
+            for combo in itertools.product(*ranges):
+                inactive = [v < 0 for v, s in zip(combo, slot_in_unit) if s]
+                if inactive and any(inactive) and not all(inactive):
+                    continue
+                flat = int(offsets[u] + sum((v + 1) * s for v, s in zip(combo, strides)))
+                values = tuple(
+                    None if v < 0 else self.genes[c].choices[v]
+                    for v, c in zip(combo, unit.columns)
+                )
+                yield flat, u, unit.build(values)
+
+    def unit_table_size(self) -> int:
+        return int(self.unit_sizes().sum())
+
+    # -------------------------------------------------------------- net.config
+    def net_config(self, arch: Any) -> dict:
+        """OFA's ``net.config`` dict of the static subnet ``arch``."""
+        raise NotImplementedError
+
+    def from_net_config(self, config: dict, image_size: int) -> dict:
+        """Parse an OFA ``net.config`` (and input size) back into an arch of this space.
+
+        Raises
+        ------
+        NetConfigError
+            When the config is malformed or its network is not in this space.
+        """
+        raise NotImplementedError
+
+    def build(self, arch: Any, **kwargs):
+        """Build the static PyTorch subnet of ``arch`` (see :func:`sklearn_ofa.nets.build_net`)."""
+        from ..nets import build_net
+
+        return build_net(self.net_config(arch), **kwargs)
+
+    def _not_in_space(self, what: str) -> NetConfigError:
+        return NetConfigError(f"net.config does not belong to space {self.name!r}: {what}")

@@ -1,0 +1,56 @@
+"""Shared fixtures: the OFA reference data beside the project (skips cleanly without it)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+OFA_REFERENCE = Path(
+    os.environ.get("SKLEARN_OFA_REFERENCE", REPO.parent / "shared" / "ofa_reference")
+)
+
+# Keep test timings and results reproducible on the 2-core CI machine.
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def ofa_reference() -> Path:
+    """Path of ``../shared/ofa_reference`` (OFA's released data); skip when absent."""
+    if not OFA_REFERENCE.is_dir():
+        pytest.skip(
+            f"OFA reference data not found at {OFA_REFERENCE} "
+            "(set SKLEARN_OFA_REFERENCE or place shared/ beside the repository)"
+        )
+    return OFA_REFERENCE
+
+
+@pytest.fixture(scope="session")
+def parity(ofa_reference):
+    """Loader of ``parity/<name>.json`` records."""
+    cache: dict = {}
+
+    def load(name: str) -> dict:
+        if name not in cache:
+            path = ofa_reference / "parity" / f"{name}.json"
+            if not path.exists():
+                pytest.skip(f"{path} is missing")
+            cache[name] = json.loads(path.read_text())
+        return cache[name]
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def specialized_nets(ofa_reference):
+    """List of (name, net.config dict, image_size) of OFA's specialized subnets."""
+    out = []
+    for d in sorted((ofa_reference / "specialized").iterdir()):
+        cfg = json.loads((d / "net.config").read_text())
+        image_size = json.loads((d / "run.config").read_text())["image_size"]
+        out.append((d.name, cfg, image_size))
+    return out
