@@ -54,3 +54,10 @@ def specialized_nets(ofa_reference):
         image_size = json.loads((d / "run.config").read_text())["image_size"]
         out.append((d.name, cfg, image_size))
     return out
+
+
+def subprocess_env() -> dict:
+    """Environment for a child Python that must import this checkout's sklearn_ofa."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env

@@ -341,3 +341,17 @@ def test_from_net_config_rejects_other_spaces(specialized_nets):
         assert len(owners) == 1, (name, owners)
     with pytest.raises(NetConfigError, match="expected a dict"):
         w12.from_net_config({"name": "MobileNetV3"}, 224)
+
+
+@pytest.mark.parametrize("space_name", SPACES)
+def test_spaces_pickle_deepcopy_and_compare(space_name):
+    import copy
+    import pickle
+
+    space = get_space(space_name, image_sizes=[160, 224])
+    for other in (pickle.loads(pickle.dumps(space)), copy.deepcopy(space)):
+        assert other == space and hash(other) == hash(space)
+        assert other.image_sizes == (160, 224)
+        codes = space.sample_codes(5, random_state=0)
+        assert other.from_codes(codes) == space.from_codes(codes)
+    assert space != get_space(space_name)

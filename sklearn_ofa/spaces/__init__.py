@@ -33,6 +33,15 @@ __all__ = [
     "make_divisible",
 ]
 
+_DIGITS_MBV3 = dict(
+    family="mbv3",
+    base_stage_width=[8, 8, 8, 16, 24, 32, 40, 64, 96],
+    stride_stages=[1, 2, 2, 2, 1, 2],
+    image_sizes=[12, 16, 20, 24, 28, 32],
+    n_classes=10,
+    name="digits_mbv3",
+)
+
 _REGISTRY = {
     "ofa_mbv3_w1.0": lambda **kw: MobileNetSpace("mbv3", width_mult=1.0, name="ofa_mbv3_w1.0", **kw),
     "ofa_mbv3_w1.2": lambda **kw: MobileNetSpace("mbv3", width_mult=1.2, name="ofa_mbv3_w1.2", **kw),
@@ -40,6 +49,8 @@ _REGISTRY = {
         "proxyless", width_mult=1.3, name="ofa_proxyless_w1.3", **kw
     ),
     "ofa_resnet50": lambda **kw: ResNetSpace(name="ofa_resnet50", **kw),
+    # the small space of the bundled digits supernet (sklearn_ofa.datasets.load_digits_subnets)
+    "digits_mbv3": lambda **kw: MobileNetSpace(**{**_DIGITS_MBV3, **kw}),
 }
 
 

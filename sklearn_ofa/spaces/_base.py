@@ -10,6 +10,7 @@ Everything downstream (encoder, FLOPs, latency tables, search) works on codes.
 from __future__ import annotations
 
 import itertools
+import json
 import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -117,8 +118,16 @@ class SearchSpace:
     def _build_value_luts(self) -> None:
         """Per key: vectorised value -> code lookup."""
         self._key_choices: dict[str, list[tuple]] = {}
+        self._int_luts: dict[tuple, np.ndarray] = {}
         for key, cols in self.key_columns.items():
             self._key_choices[key] = [self.genes[c].choices for c in cols]
+            allc = [v for c in cols for v in self.genes[c].choices]
+            if all(_is_int(v) and 0 <= v <= 4096 for v in allc):
+                lut = np.full((len(cols), max(allc) + 1), -1, dtype=np.intp)
+                for j, c in enumerate(cols):
+                    for code, v in enumerate(self.genes[c].choices):
+                        lut[j, v] = code
+                self._int_luts[tuple(cols.tolist())] = lut
 
     # ------------------------------------------------------------ properties
     @property
@@ -139,11 +148,18 @@ class SearchSpace:
         return hash(self._signature())
 
     def _signature(self) -> tuple:
-        return (self.name, tuple(self.genes), tuple(sorted(self.get_config().items())))
+        return (self.name, tuple(self.genes), json.dumps(self.get_config(), sort_keys=True))
 
     def get_config(self) -> dict:
         """Constructor arguments that rebuild this space (JSON-friendly)."""
         raise NotImplementedError
+
+    # the block-walk units hold closures: pickle, deepcopy and skops store the config instead
+    def __getstate__(self) -> dict:
+        return {"config": self.get_config()}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state["config"])
 
     # ------------------------------------------------------------ validation
     def validate(self, arch: Any, *, where: str = "arch") -> dict:
@@ -292,6 +308,14 @@ class SearchSpace:
         return self.to_codes(X)
 
     def _values_to_codes(self, values: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        lut = self._int_luts.get(tuple(cols.tolist()))
+        if lut is not None:  # small non-negative int choices: one table lookup
+            iv = values.astype(np.intp)
+            ok = (iv == values) & (iv >= 0) & (iv < lut.shape[1])
+            out = lut[np.arange(len(cols))[None, :], np.where(ok, iv, 0)]
+            if not ok.all() or (out < 0).any():
+                raise ValueError  # handled by the slow path, which names the field
+            return out
         out = np.full(values.shape, -1, dtype=np.intp)
         for j, c in enumerate(cols):
             choices = self._choice_arrays[c].astype(np.float64)
@@ -536,10 +560,13 @@ class SearchSpace:
                 idx[:, u] = offsets[u]
         return idx
 
-    def unit_entries(self) -> Iterator[tuple[int, int, Block | None]]:
+    def unit_entries(self, with_values: bool = False) -> Iterator[tuple]:
         """Every reachable ``(flat_index, unit_index, block)`` of the flat table.
 
-        Entries not listed here cannot occur in a valid code matrix.
+        With ``with_values=True`` the tuples are ``(flat_index, unit_index,
+        values, block)``, ``values`` being the decoded gene values of the
+        unit's columns. Entries not listed here cannot occur in a valid code
+        matrix.
         """
         slot_cols = set(self.slot_columns.ravel().tolist())
         offsets = self.unit_offsets()
@@ -558,7 +585,10 @@ class SearchSpace:
                     None if v < 0 else self.genes[c].choices[v]
                     for v, c in zip(combo, unit.columns)
                 )
-                yield flat, u, unit.build(values)
+                if with_values:
+                    yield flat, u, values, unit.build(values)
+                else:
+                    yield flat, u, unit.build(values)
 
     def unit_table_size(self) -> int:
         return int(self.unit_sizes().sum())
