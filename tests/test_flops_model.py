@@ -67,8 +67,8 @@ def test_block_macs_equal_a_hook_count_on_the_real_block(space_name):
 
 
 def test_errors_and_api():
-    with pytest.raises(ValueError, match=r"unit = 'G' is not allowed; allowed values: \['M', '1'\]"):
-        FLOPsModel(unit="G").fit()
+    with pytest.raises(ValueError, match=r"unit = 'T' is not allowed; allowed values: \['1', 'K', 'M', 'G'\]"):
+        FLOPsModel(unit="T").fit()
     model = FLOPsModel()
     from sklearn.exceptions import NotFittedError
 
@@ -77,3 +77,86 @@ def test_errors_and_api():
     assert model.fit() is model
     arch = get_space("ofa_mbv3_w1.2").sample(1, random_state=0)[0]
     assert model.get_efficiency(arch) == pytest.approx(float(model.predict([arch])[0]))
+
+
+def _space_of(cfg, image_size):
+    for name in ("ofa_mbv3_w1.2", "ofa_mbv3_w1.0", "ofa_proxyless_w1.3"):
+        space = get_space(name)
+        if image_size not in space.image_sizes:  # e.g. 236 and 260: extend the resolutions
+            space = get_space(name, image_sizes=sorted({*space.image_sizes, image_size}))
+        try:
+            return space, space.from_net_config(cfg, image_size)
+        except ValueError:
+            continue
+    return None, None
+
+
+def test_specialized_nets_equal_ofa_figures_and_the_module_counter(specialized_nets, parity):
+    from sklearn_ofa.efficiency import count_flops
+    from sklearn_ofa.nets import build_net
+
+    ref = parity("specialized")
+    models: dict = {}
+    n_checked = 0
+    for name, cfg, image_size in specialized_nets:
+        space, arch = _space_of(cfg, image_size)
+        if arch is None:
+            continue
+        if space not in models:
+            models[space] = FLOPsModel(space, unit="1").fit()
+        model = models[space]
+        macs = model.predict([arch])[0]
+        assert macs == pytest.approx(ref[name]["flops_given_config_M"] * 1e6, rel=1e-12, abs=0.5), name
+        net = build_net(cfg)
+        assert macs == count_flops(net, image_size, convention="ofa").macs, name
+        n_checked += 1
+    assert n_checked == len(specialized_nets)  # every specialized net is in an OFA space
+
+
+def test_units_inputs_and_clone():
+    import pandas as pd
+    from sklearn.base import clone
+
+    space = get_space("ofa_resnet50")
+    archs = space.sample(5, random_state=2)
+    macs = FLOPsModel(space, unit="1").fit().predict(archs)
+    for unit, div in (("K", 1e3), ("M", 1e6), ("G", 1e9)):
+        np.testing.assert_allclose(FLOPsModel(space, unit=unit).fit().predict(archs), macs / div, rtol=1e-15)
+    model = FLOPsModel(space).fit()
+    np.testing.assert_array_equal(model.predict(pd.DataFrame(archs)), model.predict(archs))
+    np.testing.assert_array_equal(model.predict(archs[0]), model.predict(archs[:1]))
+    assert model.predict(space.to_codes([])).shape == (0,)
+    c = clone(model)
+    assert not hasattr(c, "macs_table_") and c.get_params() == model.get_params()
+    import pickle
+
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict(archs), model.predict(archs))
+    bigger = [dict(a, image_size=256) for a in archs]
+    smaller = [dict(a, image_size=128) for a in archs]
+    assert np.all(model.predict(bigger) > model.predict(smaller))
+
+
+@pytest.mark.parametrize("space_name", [*PARITY, "ofa_mbv3_w1.0", "digits_mbv3"])
+def test_predict_equals_count_flops_on_built_subnets(space_name):
+    from sklearn_ofa.efficiency import count_flops
+
+    space = get_space(space_name)
+    archs = space.sample(3, random_state=21)
+    model = FLOPsModel(space, unit="1").fit()
+    pred = model.predict_macs(archs)
+    device = "meta" if space_name == "ofa_resnet50" else "cpu"
+    for arch, macs in zip(archs, pred):
+        with torch.device(device):
+            net = space.build(arch)
+        assert macs == count_flops(net, arch["image_size"], convention="ofa").macs, arch
+
+
+@pytest.mark.parametrize("space_name", [*PARITY, "digits_mbv3"])
+def test_fast_unit_index_equals_the_space_unit_index(space_name):
+    model = FLOPsModel(space_name).fit()
+    codes = model.space_.sample_codes(500, random_state=3)
+    np.testing.assert_array_equal(model._unit_index_t(codes).T, model.space_.unit_index(codes))
+    np.testing.assert_array_equal(
+        model.predict_macs(codes), model.macs_table_[model.space_.unit_index(codes)].sum(1)
+    )

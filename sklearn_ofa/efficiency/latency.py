@@ -84,10 +84,17 @@ class LatencyResult:
         )
 
 
-def fold_batchnorm(model: nn.Module) -> nn.Module:
-    """Return a copy of ``model`` with every Conv2d -> BatchNorm2d pair folded into the conv.
+_CONV_BN = (
+    (nn.Conv1d, nn.BatchNorm1d),
+    (nn.Conv2d, nn.BatchNorm2d),
+    (nn.Conv3d, nn.BatchNorm3d),
+)
 
-    A pair is a ``Conv2d`` directly followed by a ``BatchNorm2d`` among the
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """Return a copy of ``model`` with every Conv -> BatchNorm pair folded into the conv.
+
+    A pair is a ``Conv1d/2d/3d`` directly followed by a ``BatchNorm1d/2d/3d`` among the
     children of one container (the layout of every layer of this package).
     Unlike OFA's latency code, which deletes BatchNorm, this keeps the
     arithmetic of a deployed network. The original model is not changed.
@@ -109,7 +116,7 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
         names = list(parent._modules.keys())
         for a, b in zip(names, names[1:]):
             conv, bn = parent._modules[a], parent._modules[b]
-            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+            if any(isinstance(conv, ct) and isinstance(bn, bt) for ct, bt in _CONV_BN):
                 parent._modules[a] = fuse_conv_bn_eval(conv, bn)
                 parent._modules[b] = nn.Identity()
     return folded
@@ -118,13 +125,43 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
 def _input(model: nn.Module, input_shape: Any, batch_size: int, device: torch.device) -> torch.Tensor:
     if isinstance(input_shape, torch.Tensor):
         return input_shape.to(device)
-    if isinstance(input_shape, int):
-        input_shape = (3, input_shape, input_shape)
+    if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
+        input_shape = (3, int(input_shape), int(input_shape))
+    if not isinstance(input_shape, (tuple, list)) or not input_shape or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in input_shape
+    ):
+        raise ValueError(
+            f"input_shape = {input_shape!r} is not allowed; allowed values: a per-sample shape "
+            "such as (3, 224, 224), an int r meaning (3, r, r), or an input tensor"
+        )
     shape = tuple(int(s) for s in input_shape)
-    if len(shape) < 1:
-        raise ValueError(f"input_shape must be (C, H, W) or similar, got {input_shape!r}")
-    dtype = next((p.dtype for p in model.parameters()), torch.float32)
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
     return torch.randn((int(batch_size),) + shape, device=device, dtype=dtype)
+
+
+def _check_int(name: str, value: Any, low: int, allowed: str | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} = {value!r} is not allowed; allowed values: {allowed or f'an int >= {low}'}")
+
+
+def _check_device(device: Any) -> torch.device:
+    allowed = "'cpu', 'cuda', 'cuda:N'"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device = {device!r} is not allowed; allowed values: {allowed}") from exc
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device = {str(device)!r} is not allowed; allowed values: {allowed}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device = {str(device)!r} is not available: torch.cuda.is_available() is False"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device = {str(device)!r} is not available: only {torch.cuda.device_count()} CUDA device(s)"
+            )
+    return dev
 
 
 def measure_latency(
@@ -181,17 +218,20 @@ def measure_latency(
     >>> res.count
     5
     """
-    if repeats < 1:
-        raise ValueError(f"repeats = {repeats!r} is not allowed; allowed values: an int >= 1")
-    if warmup < 0:
-        raise ValueError(f"warmup = {warmup!r} is not allowed; allowed values: an int >= 0")
-    if batch_size < 1:
-        raise ValueError(f"batch_size = {batch_size!r} is not allowed; allowed values: an int >= 1")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device = {str(device)!r} is not available: torch.cuda.is_available() is False")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device = {str(device)!r} is not allowed; allowed values: 'cpu', 'cuda', 'cuda:N'")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_int("repeats", repeats, 1)
+    _check_int("warmup", warmup, 0)
+    _check_int("batch_size", batch_size, 1)
+    if num_threads is not None:
+        _check_int("num_threads", num_threads, 1, "an int >= 1 or None")
+    if min_run_time is not None and (
+        isinstance(min_run_time, bool) or not isinstance(min_run_time, (int, float)) or not min_run_time >= 0
+    ):
+        raise ValueError(
+            f"min_run_time = {min_run_time!r} is not allowed; allowed values: a number of seconds >= 0 or None"
+        )
+    dev = _check_device(device)
     net = fold_batchnorm(model) if fold_bn else copy.deepcopy(model)
     net = net.to(dev).eval()
     x = _input(net, input_shape, batch_size, dev)
@@ -208,12 +248,15 @@ def measure_latency(
             t_start = time.perf_counter()
             while True:
                 if dev.type == "cuda":
-                    start = torch.cuda.Event(enable_timing=True)
-                    end = torch.cuda.Event(enable_timing=True)
-                    start.record()
-                    net(x)
-                    end.record()
-                    torch.cuda.synchronize(dev)
+                    # events recorded on the measured device's current stream
+                    with torch.cuda.device(dev):
+                        stream = torch.cuda.current_stream(dev)
+                        start = torch.cuda.Event(enable_timing=True)
+                        end = torch.cuda.Event(enable_timing=True)
+                        start.record(stream)
+                        net(x)
+                        end.record(stream)
+                        end.synchronize()
                     samples.append(start.elapsed_time(end))
                 else:
                     t0 = time.perf_counter()

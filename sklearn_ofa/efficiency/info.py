@@ -1,0 +1,136 @@
+"""One-call summary of a network: parameters, MACs, FLOPs and latencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from .flops import _human, count_flops, count_parameters
+from .latency import LatencyResult, measure_latency
+
+__all__ = ["NetInfo", "get_net_info"]
+
+
+@dataclass
+class NetInfo:
+    """Parameters, MACs, FLOPs and latencies of one network for one input shape.
+
+    Attributes
+    ----------
+    params : int
+        All parameters (shared ones counted once).
+    trainable_params : int
+        Parameters with ``requires_grad=True``.
+    macs : int or float
+        Multiply-accumulates per sample in the chosen ``convention``.
+    flops : int or float
+        Floating-point operations per sample (a MAC is two FLOPs).
+    convention : {"full", "ofa"}
+    input_shape : tuple of int
+        Shape of one sample.
+    latency : dict of str to LatencyResult
+        One measurement per device, keyed by the device string.
+    """
+
+    params: int
+    trainable_params: int
+    macs: float
+    flops: float
+    convention: str
+    input_shape: tuple
+    latency: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-friendly summary (latency: median, IQR and settings per device)."""
+        return {
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "macs": self.macs,
+            "flops": self.flops,
+            "convention": self.convention,
+            "input_shape": list(self.input_shape),
+            "latency": {
+                dev: {k: v for k, v in res.to_dict().items() if k != "samples_ms"}
+                for dev, res in self.latency.items()
+            },
+        }
+
+    def __str__(self) -> str:
+        lines = [
+            f"input shape      : {tuple(self.input_shape)} (per sample)",
+            f"params           : {self.params:,} ({self.trainable_params:,} trainable)",
+            f"MACs  ({self.convention:<4})     : {_human(self.macs)} ({self.macs:,})",
+            f"FLOPs ({self.convention:<4})     : {_human(self.flops)} ({self.flops:,})",
+        ]
+        for dev, res in self.latency.items():
+            s = res.settings
+            lines.append(
+                f"latency {dev:<9}: {res.median_ms:.3f} ms median (IQR {res.iqr_ms:.3f}, "
+                f"min {res.min_ms:.3f}, n={res.count}, batch {s.get('batch_size')}, "
+                f"{s.get('num_threads')} thread(s))"
+            )
+        return "\n".join(lines)
+
+
+def get_net_info(
+    model: nn.Module,
+    input_shape: Sequence[int] | int = (3, 224, 224),
+    latency_devices: Sequence[str | torch.device] = ("cpu",),
+    *,
+    convention: str = "full",
+    batch_size: int = 1,
+    **latency_kwargs: Any,
+) -> NetInfo:
+    """Parameters, MACs, FLOPs and measured latency of ``model``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Not changed (counting and timing work on the model as is or a copy).
+    input_shape : tuple of int or int, default=(3, 224, 224)
+        Shape of one sample; an int ``r`` means ``(3, r, r)``.
+    latency_devices : sequence of str, default=("cpu",)
+        Devices to time on (``"cpu"``, ``"cuda"``, ``"cuda:N"``); empty to skip timing.
+    convention : {"full", "ofa"}, default="full"
+        MACs/FLOPs convention of :func:`count_flops`.
+    batch_size : int, default=1
+        Batch of the latency measurement (MACs and FLOPs are per sample).
+    **latency_kwargs
+        Passed on to :func:`measure_latency` (``warmup``, ``repeats``,
+        ``min_run_time``, ``num_threads``, ``fold_bn``).
+
+    Returns
+    -------
+    NetInfo
+        Printable; ``to_dict()`` for JSON.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+    >>> info = get_net_info(net, (3, 16, 16), warmup=1, repeats=3)
+    >>> info.params, info.macs
+    (224, 42336)
+    >>> sorted(info.latency)
+    ['cpu']
+    """
+    if isinstance(latency_devices, (str, torch.device)):
+        latency_devices = (latency_devices,)
+    flops = count_flops(model, input_shape, convention=convention)
+    latency: dict[str, LatencyResult] = {}
+    for dev in latency_devices:
+        latency[str(dev)] = measure_latency(
+            model, input_shape, device=dev, batch_size=batch_size, **latency_kwargs
+        )
+    return NetInfo(
+        params=count_parameters(model),
+        trainable_params=count_parameters(model, trainable_only=True),
+        macs=flops.macs,
+        flops=flops.flops,
+        convention=convention,
+        input_shape=flops.input_shape,
+        latency=latency,
+    )
