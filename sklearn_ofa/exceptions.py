@@ -7,6 +7,8 @@ __all__ = [
     "ArchTypeError",
     "NetConfigError",
     "MissingBlockError",
+    "DatasetFormatError",
+    "EvaluatorError",
 ]
 
 
@@ -34,3 +36,21 @@ class MissingBlockError(ValueError):
     def __init__(self, message: str, missing_keys: list[str] | None = None):
         super().__init__(message)
         self.missing_keys = list(missing_keys or [])
+
+
+class DatasetFormatError(ValueError):
+    """A file of an accuracy dataset is corrupt, malformed or contradicts another one.
+
+    Attributes
+    ----------
+    path : str or None
+        The offending file.
+    """
+
+    def __init__(self, message: str, path: object = None):
+        super().__init__(message)
+        self.path = None if path is None else str(path)
+
+
+class EvaluatorError(ValueError):
+    """An accuracy evaluator returned something that is not a top-1 in percent."""
