@@ -13,6 +13,8 @@ _LAZY = {
     "SupernetEvaluator": ".evaluators",
     "kendall_tau_score": ".scoring",
     "rmse_points_score": ".scoring",
+    "kendall_tau_scorer": ".scoring",
+    "neg_rmse_points_scorer": ".scoring",
 }
 
 __all__ = sorted(_LAZY)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import numbers
+import operator
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -112,6 +113,10 @@ class SearchSpace:
         # slot gene columns: (n_slot_keys, n_slots)
         self.slot_columns = np.stack([self.key_columns[k] for k in self.slot_keys])
         self.n_choices = np.array([len(g.choices) for g in self.genes], dtype=np.intp)
+        self._non_slot_columns = np.setdiff1d(np.arange(self.n_genes), self.slot_columns.ravel())
+        self._column_slot = np.full(self.n_genes, self.n_slots, dtype=np.intp)  # gene -> slot
+        for cols in self.slot_columns:
+            self._column_slot[cols] = np.arange(self.n_slots)
         self._choice_arrays = [np.asarray(g.choices) for g in self.genes]
         self._build_value_luts()
 
@@ -265,21 +270,11 @@ class SearchSpace:
             return codes
         nkeys = len(self.arch_keys)
         try:
-            if not all(len(a) == nkeys for a in archs):
+            if set(map(len, archs)) != {nkeys}:
                 raise ValueError
             for key in self.arch_keys:
                 cols = self.key_columns[key]
-                length = self.key_length[key]
-                if length is None:
-                    flat = np.fromiter((a[key] for a in archs), dtype=np.float64, count=n)
-                else:
-                    flat = np.fromiter(
-                        itertools.chain.from_iterable(a[key] for a in archs),
-                        dtype=np.float64,
-                        count=n * length,
-                    )
-                values = flat.reshape(n, len(cols))
-                codes[:, cols] = self._values_to_codes(values, cols)
+                codes[:, cols] = self._key_to_codes(archs, key, cols)
         except (KeyError, TypeError, ValueError, IndexError):
             # slow path: find the first bad arch and raise its precise error
             for i, a in enumerate(archs):
@@ -307,15 +302,47 @@ class SearchSpace:
             return self.check_codes(X)
         return self.to_codes(X)
 
+    def _key_to_codes(self, archs: list, key: str, cols: np.ndarray) -> np.ndarray:
+        """Codes of one arch key for all archs; ``ValueError``/``TypeError`` on a bad value."""
+        n, length = len(archs), self.key_length[key]
+        values = map(operator.itemgetter(key), archs)
+        lut = self._int_luts.get(tuple(cols.tolist()))
+        if length is not None and lut is not None and lut.shape[1] <= 256:
+            values = list(values)
+            if set(map(len, values)) != {length}:
+                raise ValueError
+            try:  # small ints: bytes() converts them in C
+                flat = np.frombuffer(bytes(itertools.chain.from_iterable(values)), np.uint8)
+                return self._ints_to_codes(flat.reshape(n, length), lut)
+            except (TypeError, ValueError):
+                pass  # floats, negatives, > 255: the general path below decides
+        if length is None:
+            flat = np.fromiter(values, dtype=np.float64, count=n)
+        else:
+            flat = np.fromiter(
+                itertools.chain.from_iterable(values), dtype=np.float64, count=n * length
+            )
+        return self._values_to_codes(flat.reshape(n, len(cols)), cols)
+
+    @staticmethod
+    def _ints_to_codes(iv: np.ndarray, lut: np.ndarray) -> np.ndarray:
+        """Look non-negative ints up in a ``(n_cols, max_value + 1)`` value -> code table."""
+        width = lut.shape[1]
+        if iv.max(initial=0) >= width:
+            raise ValueError
+        flat_index = iv + (np.arange(lut.shape[0], dtype=np.intp) * width)[None, :]
+        out = lut.ravel().take(flat_index)
+        if (out < 0).any():
+            raise ValueError
+        return out
+
     def _values_to_codes(self, values: np.ndarray, cols: np.ndarray) -> np.ndarray:
         lut = self._int_luts.get(tuple(cols.tolist()))
         if lut is not None:  # small non-negative int choices: one table lookup
             iv = values.astype(np.intp)
-            ok = (iv == values) & (iv >= 0) & (iv < lut.shape[1])
-            out = lut[np.arange(len(cols))[None, :], np.where(ok, iv, 0)]
-            if not ok.all() or (out < 0).any():
+            if not ((iv == values) & (iv >= 0)).all():
                 raise ValueError  # handled by the slow path, which names the field
-            return out
+            return self._ints_to_codes(iv, lut)
         out = np.full(values.shape, -1, dtype=np.intp)
         for j, c in enumerate(cols):
             choices = self._choice_arrays[c].astype(np.float64)
@@ -353,11 +380,9 @@ class SearchSpace:
         return self.slot_pos[None, :] < depth[:, self.slot_stage]
 
     def _mask_inactive(self, codes: np.ndarray) -> None:
-        inactive = ~self.active_mask(codes)
-        for cols in self.slot_columns:
-            sub = codes[:, cols]
-            sub[inactive] = -1
-            codes[:, cols] = sub
+        inactive = np.zeros((len(codes), self.n_slots + 1), dtype=bool)  # last: not a slot
+        inactive[:, :-1] = ~self.active_mask(codes)
+        np.putmask(codes, inactive[:, self._column_slot], -1)
 
     def check_codes(self, codes: Any) -> np.ndarray:
         """Validate a code matrix (shape, range, inactive marks) and return it as int16."""
@@ -369,13 +394,17 @@ class SearchSpace:
             )
         if not np.issubdtype(arr.dtype, np.integer):
             raise ArchTypeError(f"codes must be integers, got dtype {arr.dtype}")
-        if len(arr) and (np.any(arr < -1) or np.any(arr >= self.n_choices[None, :])):
+        if len(arr) and (
+            arr.min(axis=0).min() < -1 or (arr.max(axis=0) >= self.n_choices).any()
+        ):
             r, c = np.argwhere((arr < -1) | (arr >= self.n_choices[None, :]))[0]
             raise ArchValueError(
                 f"codes[{r}, {c}] ({self.genes[c].label}) = {arr[r, c]} is out of range; "
                 f"allowed: -1 (inactive) or 0..{self.n_choices[c] - 1}"
             )
         arr = arr.astype(CODE_DTYPE, copy=False)
+        if not len(arr) or self._codes_consistent(arr):
+            return arr
         expected = arr.copy()
         self._mask_inactive(expected)
         non_slot = np.ones(self.n_genes, dtype=bool)
@@ -394,6 +423,15 @@ class SearchSpace:
             )
         return arr
 
+    def _codes_consistent(self, arr: np.ndarray) -> bool:
+        """In-range codes agree with their depths: slot genes are -1 exactly where
+        inactive, every other gene is >= 0."""
+        non_slot = self._non_slot_columns
+        if len(non_slot) and (arr[:, non_slot].min(axis=0) < 0).any():
+            return False
+        on = arr[:, self.slot_columns.ravel()].reshape(len(arr), len(self.slot_columns), -1)
+        return bool(((on >= 0) == self.active_mask(arr)[:, None, :]).all())
+
     def from_codes(self, codes: Any) -> list[dict]:
         """Convert a code matrix back to arch dicts.
 
@@ -406,7 +444,7 @@ class SearchSpace:
         >>> space = get_space("ofa_resnet50")
         >>> archs = space.sample(2, random_state=1)
         >>> codes = space.to_codes(archs)
-        >>> (space.to_codes(space.from_codes(codes)) == codes).all()
+        >>> bool((space.to_codes(space.from_codes(codes)) == codes).all())
         True
         """
         codes = np.asarray(codes)

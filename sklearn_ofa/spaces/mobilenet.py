@@ -419,7 +419,7 @@ class MobileNetSpace(SearchSpace):
         >>> space = get_space("ofa_mbv3_w1.2")
         >>> arch = space.sample(1, random_state=3)[0]
         >>> back = space.from_net_config(space.net_config(arch), arch["image_size"])
-        >>> (space.to_codes([back]) == space.to_codes([arch])).all()
+        >>> bool((space.to_codes([back]) == space.to_codes([arch])).all())
         True
         """
         if not isinstance(config, dict) or "blocks" not in config or "first_conv" not in config:
