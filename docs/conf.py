@@ -1,0 +1,52 @@
+"""Sphinx configuration of the sklearn-ofa documentation."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import sklearn_ofa  # noqa: E402
+
+project = "sklearn-ofa"
+author = "sklearn-ofa developers"
+copyright = "2026, sklearn-ofa developers"
+release = version = sklearn_ofa.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_typehints = "none"
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+nitpicky = False
+
+html_theme = "pydata_sphinx_theme"
+html_static_path = ["_static"]
+html_title = "sklearn-ofa"
+html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
+
+intersphinx_mapping = {}
+
+sphinx_gallery_conf = {
+    "examples_dirs": ["../examples"],
+    "gallery_dirs": ["auto_examples"],
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+}

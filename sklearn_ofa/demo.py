@@ -1,0 +1,204 @@
+"""The main job: the whole workflow on the bundled digits subnets, written to a report folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["run_demo"]
+
+
+def _log(verbose: bool, msg: str) -> None:
+    if verbose:
+        print(f"[sklearn-ofa demo] {msg}", flush=True)
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+    os.replace(tmp, path)
+
+
+def run_demo(out: str | os.PathLike = "sklearn-ofa-demo", *, quick: bool = False,
+             random_state: int = 0, verbose: bool = True) -> dict:
+    """Cross-validate the accuracy pipeline, profile a CPU latency table, search, report.
+
+    On the bundled :func:`~sklearn_ofa.datasets.load_digits_subnets` data:
+
+    1. 5-fold cross-validation of :func:`~sklearn_ofa.make_accuracy_pipeline`
+       (Kendall tau, RMSE in accuracy points) and a fit on all records;
+    2. a :class:`~sklearn_ofa.LatencyTable` profiled on this CPU for the
+       dataset's space, a set of subnets measured end to end the same way,
+       and a cross-validated linear calibration;
+    3. an evolutionary search under a few latency constraints.
+
+    Writes ``report.json``, ``report.txt`` and PNG figures (with matplotlib)
+    into ``out``, and the fitted models as joblib files.
+
+    Parameters
+    ----------
+    out : path
+        Report folder (created).
+    quick : bool
+        Smaller settings, for tests.
+    random_state : int
+    verbose : bool
+
+    Returns
+    -------
+    dict
+        The report (also in ``report.json``); ``report["text"]`` is the summary.
+    """
+    import joblib
+    import torch
+    from scipy.stats import kendalltau
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    from .accuracy import make_accuracy_pipeline
+    from .datasets import load_digits_subnets
+    from .efficiency import FLOPsModel, LatencyTable
+    from .efficiency.calibration import latency_report
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(1)
+    t_start = time.perf_counter()
+    report: dict[str, Any] = {"settings": {"quick": quick, "random_state": random_state}}
+
+    # 1. accuracy predictor -------------------------------------------------
+    bunch = load_digits_subnets()
+    space = bunch.space
+    X, y = bunch.data, np.asarray(bunch.target, dtype=np.float64)
+    if quick:
+        idx = np.random.default_rng(random_state).permutation(len(X))[:600]
+        X, y = [X[i] for i in idx], y[idx]
+    _log(verbose, f"{len(X)} subnets of space {space.name!r}; top-1 {y.min():.3f}..{y.max():.3f}")
+    folds = 3 if quick else 5
+    pipe = make_accuracy_pipeline(space, random_state=random_state)
+    t0 = time.perf_counter()
+    cv_pred = cross_val_predict(pipe, X, y, cv=KFold(folds, shuffle=True, random_state=random_state))
+    tau = float(kendalltau(y, cv_pred).statistic)
+    rmse = float(np.sqrt(np.mean((cv_pred - y) ** 2)) * 100)
+    report["accuracy"] = {
+        "n_subnets": len(X), "folds": folds, "kendall_tau_cv": tau, "rmse_points_cv": rmse,
+        "top1_min": float(y.min()), "top1_median": float(np.median(y)), "top1_max": float(y.max()),
+        "cv_seconds": round(time.perf_counter() - t0, 1),
+    }
+    _log(verbose, f"accuracy pipeline, {folds}-fold CV: Kendall tau {tau:.3f}, RMSE {rmse:.2f} points")
+    acc_model = make_accuracy_pipeline(space, random_state=random_state).fit(X, y)
+    joblib.dump(acc_model, out / "accuracy_pipeline.joblib")
+
+    # 2. latency table on this CPU ------------------------------------------
+    t0 = time.perf_counter()
+    reps = dict(warmup=2, repeats=5) if quick else dict(warmup=5, repeats=20)
+    lut = LatencyTable(space, cache_path=str(out / "lut_journal.jsonl"), verbose=verbose, **reps).fit()
+    n_val = 16 if quick else 40
+    val_codes = space.sample_codes(n_val, random_state=random_state + 1)
+    measured = lut.measure(val_codes)
+    raw = lut.predict_raw(val_codes)
+    cal_est = LatencyTable(space, table=lut.lut_, calibration="linear", **reps)
+    cal_pred = cross_val_predict(cal_est, val_codes, measured,
+                                 cv=KFold(4, shuffle=True, random_state=random_state))
+    calibrated = LatencyTable(space, table=lut.lut_, calibration="linear", **reps).fit(val_codes, measured)
+    joblib.dump(calibrated, out / "latency_table.joblib")
+    lut.to_ofa_yaml(out / "latency_table_yaml")
+    report["latency"] = {
+        "distinct_blocks": lut.n_blocks_, "settings": lut.settings_,
+        "validation_subnets": n_val, "raw": latency_report(measured, raw),
+        "calibrated_cv": latency_report(measured, cal_pred),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    _log(verbose, f"latency table: {lut.n_blocks_} blocks; calibrated CV MAPE "
+                  f"{report['latency']['calibrated_cv']['mape_pct']:.1f}%")
+    mmacs = FLOPsModel(space).fit()
+
+    # 3. search -------------------------------------------------------------
+    from .search import EvolutionFinder
+
+    probe = space.sample_codes(2000, random_state=random_state + 2)
+    lat = calibrated.predict(probe)
+    constraints = [float(np.quantile(lat, q)) for q in (0.2, 0.5, 0.8)]
+    finder = EvolutionFinder(
+        acc_model, calibrated, population_size=50 if quick else 100,
+        n_generations=10 if quick else 30, random_state=random_state,
+    )
+    searches = []
+    for c in constraints:
+        res = finder.search(c)
+        searches.append({
+            "latency_constraint_ms": c, "predicted_top1": float(res.accuracy),
+            "predicted_latency_ms": float(res.efficiency),
+            "mmacs": float(mmacs.predict([res.arch])[0]), "arch": res.arch,
+        })
+        _log(verbose, f"search <= {c:.3f} ms: top-1 {res.accuracy:.4f} at {res.efficiency:.3f} ms")
+    report["search"] = searches
+    report["seconds_total"] = round(time.perf_counter() - t_start, 1)
+
+    # figures ---------------------------------------------------------------
+    report["figures"] = _figures(out, y, cv_pred, tau, measured, raw, cal_pred, searches, probe,
+                                 acc_model, calibrated)
+    report["text"] = _text(report)
+    (out / "report.txt").write_text(report["text"] + "\n")
+    _write_json(out / "report.json", report)
+    _log(verbose, f"report written to {out}/ ({report['seconds_total']} s)")
+    return report
+
+
+def _figures(out, y, cv_pred, tau, measured, raw, cal_pred, searches, probe, acc_model, lut) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from . import plotting
+    except ImportError:
+        return []
+    files = []
+    fig = plotting.plot_accuracy_parity(y, cv_pred)
+    fig.savefig(out / "accuracy_parity.png", dpi=110)
+    files.append("accuracy_parity.png")
+    fig = plotting.plot_latency_parity(measured, cal_pred)
+    fig.savefig(out / "latency_parity.png", dpi=110)
+    files.append("latency_parity.png")
+    acc = acc_model.predict(probe)
+    lat = lut.predict(probe)
+    fig = plotting.plot_pareto_front(acc, lat, xlabel="predicted latency (ms)",
+                                     constraints=[s["latency_constraint_ms"] for s in searches])
+    ax = fig.axes[0]
+    ax.scatter([s["predicted_latency_ms"] for s in searches], [s["predicted_top1"] for s in searches],
+               marker="*", s=120, color="crimson", zorder=5, label="search results")
+    ax.legend(fontsize=7)
+    fig.savefig(out / "pareto.png", dpi=110)
+    files.append("pareto.png")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    return files
+
+
+def _text(report: dict) -> str:
+    a, lat = report["accuracy"], report["latency"]
+    lines = [
+        "sklearn-ofa demo report",
+        "=======================",
+        f"accuracy pipeline on {a['n_subnets']} digits subnets (top-1 {a['top1_min']:.3f}.."
+        f"{a['top1_max']:.3f}), {a['folds']}-fold CV: Kendall tau {a['kendall_tau_cv']:.3f}, "
+        f"RMSE {a['rmse_points_cv']:.2f} accuracy points",
+        f"latency table on this CPU: {lat['distinct_blocks']} blocks; {lat['validation_subnets']} "
+        f"subnets measured end to end",
+        f"  raw block sum:        MAPE {lat['raw']['mape_pct']:.1f}%, within ±10% "
+        f"{lat['raw']['within_10pct']:.0%}, Kendall tau {lat['raw']['kendall_tau']:.3f}",
+        f"  calibrated (CV):      MAPE {lat['calibrated_cv']['mape_pct']:.1f}%, within ±10% "
+        f"{lat['calibrated_cv']['within_10pct']:.0%}, Kendall tau {lat['calibrated_cv']['kendall_tau']:.3f}",
+        "search:",
+    ]
+    for s in report["search"]:
+        lines.append(f"  latency <= {s['latency_constraint_ms']:.3f} ms: predicted top-1 "
+                     f"{s['predicted_top1']:.4f} at {s['predicted_latency_ms']:.3f} ms, "
+                     f"{s['mmacs']:.2f} M MACs")
+    lines.append(f"total {report['seconds_total']} s")
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""The sklearn-ofa command: the main job end to end, subcommands, one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import subprocess_env
+from sklearn_ofa.cli import main
+from sklearn_ofa.spaces import get_space
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sklearn_ofa.cli", *args], capture_output=True,
+                          text=True, env=subprocess_env(), timeout=600)
+
+
+@pytest.mark.slow
+def test_demo_quick_writes_a_complete_report(tmp_path):
+    out = tmp_path / "demo"
+    proc = run("demo", "--quick", "--quiet", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["accuracy"]["n_subnets"] > 0 and -1 <= report["accuracy"]["kendall_tau_cv"] <= 1
+    assert report["latency"]["distinct_blocks"] > 0
+    assert len(report["search"]) == 3
+    lat = [s["predicted_latency_ms"] for s in report["search"]]
+    for s in report["search"]:
+        assert s["predicted_latency_ms"] <= s["latency_constraint_ms"] + 1e-9
+        get_space("digits_mbv3").validate(s["arch"])
+    assert lat == sorted(lat)
+    for name in ("report.txt", "accuracy_parity.png", "latency_parity.png", "pareto.png",
+                 "accuracy_pipeline.joblib", "latency_table.joblib"):
+        assert (out / name).stat().st_size > 0, name
+    assert list((out / "latency_table_yaml").glob("*_lookup_table.yaml"))
+
+
+def test_user_mistakes_are_one_line_errors(tmp_path, capsys):
+    assert main(["lut", "predict", "--table", str(tmp_path / "none.joblib"), "--archs", "x.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sklearn-ofa: error:") and "does not exist" in err and "Traceback" not in err
+    bad = tmp_path / "archs.json"
+    bad.write_text("{not json")
+    assert main(["info", "--arch", str(bad), "--no-latency"]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    arch = get_space("ofa_mbv3_w1.2").sample(1, random_state=0)[0]
+    arch["ks"][0] = 4
+    assert main(["info", "--arch", json.dumps(arch), "--no-latency"]) == 2
+    err = capsys.readouterr().err
+    assert "['ks'][0] = 4 is not allowed" in err and len(err.strip().splitlines()) == 1
+    proc = run("search", "--accuracy", "a", "--efficiency", "b")
+    assert proc.returncode == 2 and "--constraint" in proc.stderr
+
+
+def test_info_on_an_arch_and_a_specialized_net(ofa_reference, parity, capsys):
+    arch = get_space("ofa_mbv3_w1.2").sample(1, random_state=0)[0]
+    assert main(["info", "--arch", json.dumps(arch), "--json", "--repeats", "2", "--warmup", "1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["params"] > 0 and out["flops"] == 2 * out["macs"] and out["cpu_latency_ms"]["n"] == 2
+    folder = ofa_reference / "specialized" / "flops-389M_top1-79.1_finetune-75"
+    assert main(["info", "--net-config", str(folder), "--json", "--no-latency"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["macs"] == 389_487_856  # exact count (OFA's float32 hook total reads 389,487,872)
+    assert out["params"] == parity("specialized")[folder.name]["params"]
+
+
+def test_lut_convert_and_predict(tmp_path, ofa_reference, parity, capsys):
+    table = tmp_path / "note10.joblib"
+    assert main(["lut", "convert", "--from-yaml", str(ofa_reference / "note10_lut"), "--out", str(table)]) == 0
+    recs = [r for r in parity("mbv3_w1.2")["records"] if "note10_latency_ms" in r][:5]
+    archs = tmp_path / "archs.json"
+    archs.write_text(json.dumps([r["arch"] for r in recs]))
+    capsys.readouterr()
+    assert main(["lut", "predict", "--table", str(table), "--archs", str(archs), "--json"]) == 0
+    pred = json.loads(capsys.readouterr().out)["latency_ms"]
+    assert pred == pytest.approx([r["note10_latency_ms"] for r in recs], rel=1e-9)
+    assert main(["lut", "convert", "--table", str(table), "--out", str(tmp_path / "yaml")]) == 0
+    assert len(list((tmp_path / "yaml").glob("*_lookup_table.yaml"))) == 5
+
+
+def test_dataset_info(tmp_path, capsys):
+    from sklearn_ofa.accuracy import AccuracyDataset
+
+    space = get_space("ofa_mbv3_w1.2", image_sizes=[160, 224])
+    AccuracyDataset(tmp_path, space=space).build(lambda a: 70.0 + a["image_size"] / 100, n_arch=3,
+                                                 random_state=0, progress=False)
+    assert main(["dataset", "info", str(tmp_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_records"] == 6 and out["image_sizes"] == [160, 224]
+    assert out["top1_max"] == pytest.approx(0.7224)
