@@ -26,6 +26,8 @@ _LAZY = {
     "EvolutionFinder": "sklearn_ofa.search",
     "get_space": "sklearn_ofa.spaces",
     "build_net": "sklearn_ofa.nets",
+    "ElasticMobileNetV3": "sklearn_ofa.nets",
+    "load_digits_subnets": "sklearn_ofa.datasets",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

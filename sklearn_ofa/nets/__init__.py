@@ -10,12 +10,14 @@ from .layers import (
     SEModule,
     build_activation,
 )
+from .elastic import ElasticMobileNetV3
 from .networks import MobileNetV3, ProxylessNASNets, ResNets, build_block, build_net
 
 __all__ = [
     "build_net",
     "build_block",
     "MobileNetV3",
+    "ElasticMobileNetV3",
     "ProxylessNASNets",
     "ResNets",
     "ConvLayer",
