@@ -1,0 +1,209 @@
+"""Matplotlib figures: accuracy and latency parity plots, accuracy/efficiency Pareto fronts.
+
+Needs the ``plots`` extra (``pip install sklearn-ofa[plots]``). Every function
+draws into ``ax`` when given (else a new figure) and returns the Figure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["plot_accuracy_parity", "plot_latency_parity", "plot_pareto_front"]
+
+
+def _axes(ax: Any):
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "sklearn_ofa.plotting needs matplotlib: pip install 'sklearn-ofa[plots]'"
+        ) from exc
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.5, 4.5))
+        return fig, ax
+    return ax.figure, ax
+
+
+def _pair(a: Any, b: Any, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(a, dtype=np.float64).ravel()
+    y = np.asarray(b, dtype=np.float64).ravel()
+    if x.shape != y.shape or len(x) == 0:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must be non-empty and of the same length, "
+            f"got {len(x)} and {len(y)}"
+        )
+    return x, y
+
+
+def _identity(ax, lo: float, hi: float) -> None:
+    ax.plot([lo, hi], [lo, hi], color="0.3", lw=1, ls="--", label="y = x")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_aspect("equal", adjustable="box")
+
+
+def _span(*arrays: np.ndarray, pad: float = 0.03) -> tuple[float, float]:
+    lo = min(float(a.min()) for a in arrays)
+    hi = max(float(a.max()) for a in arrays)
+    margin = (hi - lo) * pad or abs(hi) * pad or 1.0
+    return lo - margin, hi + margin
+
+
+def plot_accuracy_parity(y_true: Any, y_pred: Any, *, ax: Any = None, title: str | None = None,
+                         scale: float = 1.0):
+    """Predicted against measured accuracy, with Kendall's tau and RMSE in the title.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_archs,)
+        Measured and predicted accuracy.
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Prefix of the title (default ``"Accuracy predictor"``).
+    scale : float, default=1.0
+        Multiplies both before plotting (e.g. 100 for percent).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> fig = plot_accuracy_parity([0.70, 0.75, 0.80], [0.71, 0.74, 0.82])
+    >>> fig.axes[0].get_title()
+    'Accuracy predictor: Kendall tau 1.000, RMSE 0.0141'
+    """
+    from scipy.stats import kendalltau
+
+    t, p = _pair(y_true, y_pred, ("y_true", "y_pred"))
+    t, p = t * scale, p * scale
+    fig, ax = _axes(ax)
+    tau = kendalltau(t, p).statistic if len(t) > 1 else float("nan")
+    rmse = float(np.sqrt(np.mean((t - p) ** 2)))
+    ax.scatter(t, p, s=12, alpha=0.7, label="archs")
+    _identity(ax, *_span(t, p))
+    ax.set_xlabel("measured accuracy")
+    ax.set_ylabel("predicted accuracy")
+    ax.set_title(f"{title or 'Accuracy predictor'}: Kendall tau {tau:.3f}, RMSE {rmse:.3g}")
+    return fig
+
+
+def plot_latency_parity(measured: Any, predicted: Any, *, ax: Any = None, band: float = 0.10,
+                        title: str | None = None, unit: str = "ms"):
+    """Predicted (lookup table) against measured latency, with a ``±band`` relative band.
+
+    Parameters
+    ----------
+    measured, predicted : array-like of shape (n_archs,)
+    ax : matplotlib Axes, optional
+    band : float, default=0.10
+        Half-width of the shaded band around ``y = x``, relative.
+    title : str, optional
+        Prefix of the title (default ``"Latency table"``); the title also
+        gives the MAPE and the share of archs inside the band.
+    unit : str, default="ms"
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> fig = plot_latency_parity([10, 20, 30], [11, 19, 36])
+    >>> fig.axes[0].get_title()
+    'Latency table: MAPE 11.7%, 67% within ±10%'
+    """
+    m, p = _pair(measured, predicted, ("measured", "predicted"))
+    if not 0 < band < 1:
+        raise ValueError(f"band = {band!r} is not allowed; allowed values: 0 < band < 1")
+    fig, ax = _axes(ax)
+    rel = np.abs(p - m) / np.abs(m)
+    lo, hi = _span(m, p)
+    lo = max(lo, 0.0)
+    xs = np.array([lo, hi])
+    ax.fill_between(xs, xs * (1 - band), xs * (1 + band), color="C2", alpha=0.2,
+                    label=f"±{band:.0%}")
+    ax.scatter(m, p, s=12, alpha=0.7, label="archs")
+    _identity(ax, lo, hi)
+    ax.set_xlabel(f"measured latency ({unit})")
+    ax.set_ylabel(f"predicted latency ({unit})")
+    ax.set_title(f"{title or 'Latency table'}: MAPE {100 * rel.mean():.1f}%, "
+                 f"{(rel <= band + 1e-12).mean():.0%} within ±{band:.0%}")
+    return fig
+
+
+def _columns(obj: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """(accuracy, efficiency, constraints or None) of a search result, sweep curve or frame."""
+    if hasattr(obj, "evaluated_"):  # a fitted EvolutionFinder
+        obj = obj.evaluated_
+    if "evaluated" in getattr(obj, "keys", lambda: ())():  # a search result
+        obj = obj["evaluated"]
+    acc = np.asarray(obj["accuracy"], dtype=np.float64)
+    eff = np.asarray(obj["efficiency"], dtype=np.float64)
+    cons = obj["constraint"] if "constraint" in obj.keys() and np.ndim(obj["constraint"]) else None
+    return acc, eff, cons
+
+
+def plot_pareto_front(accuracy: Any, efficiency: Any = None, *, ax: Any = None,
+                      xlabel: str = "latency (ms)", show_all: bool = True,
+                      constraints: Any = None, title: str | None = None):
+    """Accuracy against efficiency cost, with the Pareto front highlighted.
+
+    Parameters
+    ----------
+    accuracy : array-like, or a search result / sweep curve / fitted finder / DataFrame
+        Either the accuracies (then ``efficiency`` is required) or an object
+        with ``accuracy`` and ``efficiency`` columns: the curve of
+        :func:`~sklearn_ofa.search.pareto_sweep` (its constraints are drawn
+        as vertical lines), a search result (its evaluated archs) or a fitted
+        :class:`~sklearn_ofa.search.EvolutionFinder`.
+    efficiency : array-like, optional
+    ax : matplotlib Axes, optional
+    xlabel : str, default="latency (ms)"
+        E.g. ``"MMACs"`` for a FLOPs constraint.
+    show_all : bool, default=True
+        Draw every point in grey behind the front.
+    constraints : array-like, optional
+        Budgets to mark with vertical dotted lines.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> fig = plot_pareto_front([0.70, 0.78, 0.74, 0.80], [10, 20, 25, 30])
+    >>> len(fig.axes[0].lines)  # the front as a step line
+    1
+    """
+    from .search.pareto import pareto_front
+
+    if efficiency is None:
+        acc, eff, cons = _columns(accuracy)
+        if constraints is None:
+            constraints = cons
+    else:
+        acc, eff = _pair(accuracy, efficiency, ("accuracy", "efficiency"))
+    fig, ax = _axes(ax)
+    front = pareto_front(acc, eff)
+    if show_all and len(front) < len(acc):
+        others = np.setdiff1d(np.arange(len(acc)), front)
+        ax.scatter(eff[others], acc[others], s=6, color="0.75", alpha=0.5, label="evaluated")
+    ax.step(eff[front], acc[front], where="post", color="C0", lw=1.5)
+    ax.scatter(eff[front], acc[front], s=24, color="C0", zorder=3, label="Pareto front")
+    for c in [] if constraints is None else np.ravel(constraints):
+        ax.axvline(float(c), color="C3", lw=0.8, ls=":")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("predicted accuracy")
+    ax.set_title(title or f"Pareto front ({len(front)} of {len(acc)} archs)")
+    ax.legend(loc="lower right", fontsize="small")
+    return fig

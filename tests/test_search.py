@@ -1,0 +1,242 @@
+"""EvolutionFinder, Pareto fronts and sweeps, with real estimators.
+
+Efficiency: the analytic FLOPsModel (and OFA's Note10 latency table where the
+reference data is present). Accuracy: a Ridge regression on one-hot codes fitted
+to a synthetic target (more MACs and some genes help), or OFA's pretrained
+predictor where present.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from sklearn_ofa import FLOPsModel
+from sklearn_ofa.search import EvolutionFinder, pareto_front, pareto_mask, pareto_sweep
+from sklearn_ofa.spaces import get_space
+
+
+@pytest.fixture(scope="module")
+def flops():
+    return FLOPsModel("ofa_mbv3_w1.2").fit()
+
+
+@pytest.fixture(scope="module")
+def ridge(flops):
+    """A fitted accuracy regressor on codes: log-MACs plus a fixed random effect per gene value."""
+    space = flops.space_
+    X = space.sample_codes(600, random_state=1)
+    effect = np.random.default_rng(7).normal(0, 0.01, size=(space.n_genes, 32))
+    y = 0.05 * np.log(flops.predict(X)) + effect[np.arange(space.n_genes), np.maximum(X, 0)].sum(1)
+    model = make_pipeline(OneHotEncoder(handle_unknown="ignore"), Ridge(alpha=1.0))
+    return model.fit(X, y)
+
+
+def _finder(ridge, flops, **kw):
+    params = dict(constraint=300.0, space="ofa_mbv3_w1.2", population_size=40, n_generations=15,
+                  random_state=0)
+    params.update(kw)
+    return EvolutionFinder(ridge, flops, **params)
+
+
+def test_result_fits_constraint_and_matches_predictors(ridge, flops):
+    finder = _finder(ridge, flops).fit()
+    space = get_space("ofa_mbv3_w1.2")
+    # recompute with the predictors, from the arch dicts
+    assert flops.predict([finder.best_arch_])[0] == pytest.approx(finder.best_efficiency_)
+    assert finder.best_efficiency_ <= 300.0
+    codes = space.to_codes([finder.best_arch_])
+    assert ridge.predict(codes)[0] == pytest.approx(finder.best_accuracy_)
+    ev = finder.evaluated_
+    archs = finder.space_.from_codes(ev.codes)
+    recomputed = flops.predict(archs)
+    np.testing.assert_allclose(recomputed, ev.efficiency)
+    assert (recomputed <= 300.0).all()
+    np.testing.assert_allclose(ridge.predict(space.to_codes(archs)), ev.accuracy)
+    assert finder.best_accuracy_ == pytest.approx(ev.accuracy.max())
+
+
+def test_history_shapes_and_elitism(ridge, flops):
+    P, G = 40, 15
+    finder = _finder(ridge, flops, population_size=P, n_generations=G).fit()
+    h, ev = finder.history_, finder.evaluated_
+    for key in ("generation", "best_accuracy", "best_efficiency", "mean_parent_accuracy",
+                "n_candidates", "seconds"):
+        assert h[key].shape == (G + 1,), key
+    assert ev.codes.shape == (P * (G + 1), finder.space_.n_genes)
+    assert ev.accuracy.shape == ev.efficiency.shape == ev.generation.shape == (P * (G + 1),)
+    assert (np.diff(h.best_accuracy) >= 0).all()
+    assert h.best_accuracy[-1] > h.best_accuracy[0]  # evolution beats its random start
+    # best per generation equals the best arch evaluated up to then
+    running = [ev.accuracy[ev.generation <= g].max() for g in range(G + 1)]
+    np.testing.assert_allclose(h.best_accuracy, running)
+    assert (h.n_candidates >= P).all()
+    assert finder.n_accuracy_predictions_ <= P * (G + 1)
+
+
+def test_deterministic_under_random_state(ridge, flops):
+    a = _finder(ridge, flops, random_state=3).fit()
+    b = _finder(ridge, flops, random_state=np.random.default_rng(3)).fit()
+    c = _finder(ridge, flops, random_state=4).fit()
+    np.testing.assert_array_equal(a.evaluated_.codes, b.evaluated_.codes)
+    np.testing.assert_array_equal(a.history_.best_accuracy, b.history_.best_accuracy)
+    assert a.best_arch_ == b.best_arch_
+    assert not np.array_equal(a.evaluated_.codes, c.evaluated_.codes)
+
+
+def test_image_sizes_auto_trusted_range_and_explicit(ridge, flops):
+    space = get_space("ofa_mbv3_w1.2")
+    auto = _finder(ridge, flops, n_generations=3).fit()
+    sizes = {a["image_size"] for a in auto.space_.from_codes(auto.evaluated_.codes)}
+    assert sizes <= set(range(160, 225)) and len(sizes) > 3
+    assert auto.space_.image_sizes == tuple(r for r in space.image_sizes if 160 <= r <= 224)
+    fixed = _finder(ridge, flops, n_generations=3, image_sizes=[160, 224]).fit()
+    sizes = {a["image_size"] for a in fixed.space_.from_codes(fixed.evaluated_.codes)}
+    assert sizes == {160, 224}
+    everything = _finder(ridge, flops, n_generations=1, image_sizes=None, population_size=100).fit()
+    sizes = {a["image_size"] for a in everything.space_.from_codes(everything.evaluated_.codes)}
+    assert min(sizes) < 160
+
+
+def test_copies_of_parents_are_redrawn(ridge, flops):
+    for redraw in (True, False):
+        finder = _finder(ridge, flops, n_generations=10, redraw_copies=redraw).fit()
+        ev = finder.evaluated_
+        keys = [row.tobytes() for row in ev.codes]
+        n_copies = 0
+        for g in range(1, 11):
+            # the parents of generation g are among everything evaluated before it
+            seen = {k for k, gen in zip(keys, ev.generation) if gen < g}
+            n_copies += sum(k in seen for k, gen in zip(keys, ev.generation) if gen == g)
+        if redraw:
+            assert n_copies < 0.05 * 40 * 10  # only after the copy round gave up
+        else:
+            assert n_copies > 0.1 * 40 * 10  # OFA's rule keeps many copies
+
+
+def test_unconstrained_search_and_result_bunch(ridge, flops):
+    finder = _finder(ridge, flops, constraint=None, n_generations=5)
+    result = finder.search()
+    assert result.arch == finder.best_arch_
+    assert result.constraint is None and result.accuracy == finder.best_accuracy_
+    tight = finder.search(constraint=250.0)
+    assert tight.constraint == 250.0 and tight.efficiency <= 250.0
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"population_size": 1}, "population_size"),
+        ({"parent_ratio": 0.0}, "parent_ratio"),
+        ({"mutation_ratio": 1.5}, "mutation_ratio"),
+        ({"mutate_prob": -0.1}, "mutate_prob"),
+        ({"n_generations": -1}, "n_generations"),
+        ({"image_sizes": "all"}, "image_sizes"),
+        ({"max_rounds": 0}, "max_rounds"),
+    ],
+)
+def test_bad_parameters_name_field_value_and_allowed(ridge, flops, params, field):
+    with pytest.raises(ValueError, match=field) as info:
+        _finder(ridge, flops, **params).fit()
+    value = next(iter(params.values()))
+    assert repr(value) in str(info.value) or str(value) in str(info.value)
+
+
+def test_bad_image_sizes_and_predictors(ridge, flops):
+    with pytest.raises(ValueError, match=r"image_sizes = \[150\].*\[128, 132"):
+        _finder(ridge, flops, image_sizes=[150]).fit()
+    with pytest.raises(TypeError, match="efficiency_predictor must be .* predict.*got int"):
+        EvolutionFinder(ridge, 3, 300.0, space="ofa_mbv3_w1.2").fit()
+    with pytest.raises(ValueError, match="efficiency_predictor works on space 'ofa_mbv3_w1.2'.*differ"):
+        _finder(ridge, flops, space="ofa_mbv3_w1.0").fit()
+    with pytest.raises(ValueError, match="space = None cannot be inferred"):
+        EvolutionFinder(ridge, Ridge().fit([[0], [1]], [0, 1]), 1.0).fit()
+
+
+def test_too_tight_constraint_raises(ridge, flops):
+    with pytest.raises(ValueError, match=r"constraint = 1\.0 is too tight.*smallest efficiency"):
+        _finder(ridge, flops, constraint=1.0, max_rounds=2).fit()
+
+
+def test_codes_translated_to_each_predictor_space(ridge, flops):
+    """The efficiency model knows only two sizes: the finder translates codes for it."""
+    small = FLOPsModel(get_space("ofa_mbv3_w1.2", image_sizes=[160, 224])).fit()
+    finder = EvolutionFinder(ridge, small, 300.0, population_size=20, n_generations=3,
+                             random_state=0).fit()
+    assert finder.space_.image_sizes == (160, 224)
+    assert flops.predict([finder.best_arch_])[0] == pytest.approx(finder.best_efficiency_)
+
+
+# ----------------------------------------------------------------- Pareto
+def _brute_force_mask(acc, eff):
+    n = len(acc)
+    out = np.ones(n, dtype=bool)
+    for i, j in itertools.product(range(n), range(n)):
+        if acc[j] >= acc[i] and eff[j] <= eff[i] and (acc[j] > acc[i] or eff[j] < eff[i]):
+            out[i] = False
+    return out
+
+
+def test_pareto_front_hand_made_points():
+    acc = [0.70, 0.80, 0.75, 0.80, 0.60, 0.70, 0.85]
+    eff = [10.0, 20.0, 25.0, 20.0, 5.0, 12.0, 40.0]
+    # 0.75@25 is dominated by 0.80@20, 0.70@12 by 0.70@10; the two 0.80@20 tie
+    assert pareto_mask(acc, eff).tolist() == [True, True, False, True, True, False, True]
+    assert pareto_front(acc, eff).tolist() == [4, 0, 1, 3, 6]
+    assert pareto_front([], []).tolist() == []
+
+
+def test_pareto_mask_matches_definition_with_ties():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        acc = rng.integers(0, 6, 40).astype(float)
+        eff = rng.integers(0, 6, 40).astype(float)
+        np.testing.assert_array_equal(pareto_mask(acc, eff), _brute_force_mask(acc, eff))
+
+
+def test_pareto_bad_input():
+    with pytest.raises(ValueError, match="same length"):
+        pareto_mask([1, 2], [1])
+    with pytest.raises(ValueError, match=r"efficiency\[1\] = nan"):
+        pareto_mask([1, 2], [1, np.nan])
+
+
+def test_pareto_sweep_curve_is_dataframe_friendly(ridge, flops):
+    pd = pytest.importorskip("pandas")
+    finder = _finder(ridge, flops, n_generations=5)
+    curve, finders = pareto_sweep(finder, [220, 300, 400], return_finders=True)
+    frame = pd.DataFrame(curve)
+    assert list(frame.columns) == ["constraint", "accuracy", "efficiency", "arch", "on_front"]
+    assert len(frame) == 3 and (frame.efficiency <= frame.constraint).all()
+    np.testing.assert_allclose(flops.predict(list(frame.arch)), frame.efficiency)
+    assert [f.constraint for f in finders] == [220.0, 300.0, 400.0]
+    np.testing.assert_array_equal(curve.on_front, pareto_mask(curve.accuracy, curve.efficiency))
+    assert finder.constraint == 300.0  # the template is left alone
+    with pytest.raises(ValueError, match="constraints"):
+        pareto_sweep(finder, [])
+
+
+# ------------------------------------------------------- OFA reference data
+def test_search_with_note10_table_and_ofa_predictor(ofa_reference):
+    from sklearn_ofa.efficiency import LatencyTable
+
+    lut = LatencyTable.from_ofa_yaml(ofa_reference / "note10_lut", space="ofa_mbv3_w1.2")
+    try:
+        from sklearn_ofa.accuracy import load_ofa_predictor
+
+        acc = load_ofa_predictor(ofa_reference / "predictors" / "acc_predictor.pth", "ofa_mbv3_w1.2")
+    except ImportError:  # pragma: no cover - accuracy package not there yet
+        pytest.skip("load_ofa_predictor is not available")
+    finder = EvolutionFinder(acc, lut, 25.0, population_size=50, n_generations=10,
+                             random_state=0).fit()
+    assert finder.space_.image_sizes == (160, 176, 192, 208, 224)
+    assert lut.predict([finder.best_arch_])[0] == pytest.approx(finder.best_efficiency_)
+    assert finder.best_efficiency_ <= 25.0
+    assert acc.predict([finder.best_arch_])[0] == pytest.approx(finder.best_accuracy_, abs=1e-6)
+    assert 0.7 < finder.best_accuracy_ < 0.9
+    assert finder.history_.best_accuracy[-1] > finder.history_.best_accuracy[0]
