@@ -153,10 +153,14 @@ def test_predict_equals_count_flops_on_built_subnets(space_name):
 
 
 @pytest.mark.parametrize("space_name", [*PARITY, "digits_mbv3"])
-def test_fast_unit_index_equals_the_space_unit_index(space_name):
+def test_unit_index_points_at_the_entry_of_each_units_gene_values(space_name):
     model = FLOPsModel(space_name).fit()
-    codes = model.space_.sample_codes(500, random_state=3)
-    np.testing.assert_array_equal(model._unit_index_t(codes).T, model.space_.unit_index(codes))
-    np.testing.assert_array_equal(
-        model.predict_macs(codes), model.macs_table_[model.space_.unit_index(codes)].sum(1)
-    )
+    space = model.space_
+    entries = {flat: (u, values) for flat, u, values, _ in space.unit_entries(with_values=True)}
+    codes = space.sample_codes(300, random_state=3)
+    idx = space.unit_index(codes)
+    assert idx.shape == (len(codes), len(space.units))
+    for row, ids in zip(codes, idx):
+        for u, (unit, flat) in enumerate(zip(space.units, ids)):
+            assert entries[flat] == (u, space._decode_row(row, unit.columns))
+    np.testing.assert_array_equal(model.predict_macs(codes), model.macs_table_[idx].sum(1))

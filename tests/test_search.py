@@ -79,6 +79,26 @@ def test_history_shapes_and_elitism(ridge, flops):
     assert finder.n_accuracy_predictions_ <= P * (G + 1)
 
 
+class _CountingPredictor:
+    """A real fitted model whose predict records every row it is asked to score."""
+
+    def __init__(self, model):
+        self.model, self.rows = model, []
+
+    def predict(self, X):
+        self.rows.extend(map(bytes, np.ascontiguousarray(X)))
+        return self.model.predict(X)
+
+
+def test_each_distinct_arch_is_predicted_once_per_search(ridge, flops):
+    counting = _CountingPredictor(ridge)
+    finder = _finder(counting, flops, n_generations=30).fit()
+    distinct = {bytes(row) for row in np.ascontiguousarray(finder.evaluated_.codes)}
+    assert len(counting.rows) == len(set(counting.rows)) == len(distinct)
+    assert finder.n_accuracy_predictions_ == len(distinct)
+    assert len(distinct) < len(finder.evaluated_.codes)  # repeats happened and were reused
+
+
 def test_deterministic_under_random_state(ridge, flops):
     a = _finder(ridge, flops, random_state=3).fit()
     b = _finder(ridge, flops, random_state=np.random.default_rng(3)).fit()

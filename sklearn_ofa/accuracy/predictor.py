@@ -282,12 +282,24 @@ class AccuracyPredictor(RegressorMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted accuracy per row, a 1-D ``float64`` array (ensemble mean)."""
-        check_is_fitted(self, "nets_")
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        if "nets_" not in self.__dict__:
+            check_is_fitted(self, "nets_")
+        if not self._is_clean_features(X):  # the encoder's output skips the full check
+            X = validate_data(self, X, dtype=np.float32, reset=False)
         out = np.zeros(len(X), dtype=np.float64)
         for net in self.nets_:
             out += self._forward(net.module_, X)
         return out / len(self.nets_)
+
+    def _is_clean_features(self, X: Any) -> bool:
+        """True for a finite 2-D float32 ndarray with the fitted number of columns."""
+        return (
+            type(X) is np.ndarray
+            and X.dtype == np.float32
+            and X.ndim == 2
+            and X.shape[1] == getattr(self, "n_features_in_", -1)
+            and bool(np.isfinite(X).all())
+        )
 
     @staticmethod
     def _forward(module: nn.Module, X: np.ndarray, chunk: int = 65536) -> np.ndarray:

@@ -189,8 +189,8 @@ class EvolutionFinder(BaseEstimator):
         Every arch scored by the accuracy predictor: ``codes`` (masked code
         matrix), ``accuracy``, ``efficiency``, ``generation``.
     n_accuracy_predictions_ : int
-        Archs the accuracy predictor scored (a child identical to a parent or
-        to another child of its generation reuses that prediction).
+        Archs the accuracy predictor scored (a child identical to an arch
+        scored earlier in the search reuses that prediction).
     n_fallback_ : int
         Children replaced by a copy of their parent after ``max_rounds``.
 
@@ -361,28 +361,30 @@ class EvolutionFinder(BaseEstimator):
         acc = np.asarray(self.accuracy_predictor.predict(self._acc_codes(codes)), dtype=np.float64)
         return acc.reshape(len(codes))
 
-    def _accuracy_new(self, kids: np.ndarray, par: np.ndarray, par_acc: np.ndarray) -> np.ndarray:
-        """Accuracy of the children, predicting each distinct arch not among the parents once."""
-        rows = np.concatenate([par, kids])
-        keys = _row_keys(rows)
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        known = np.full(len(first), np.nan)
-        from_par = first < len(par)
-        known[from_par] = par_acc[first[from_par]]
-        todo = np.flatnonzero(~from_par)
-        if len(todo):
-            known[todo] = self._accuracy(rows[first[todo]])
-        self._n_predicted += len(todo)
-        return known[inverse.ravel()[len(par):]]
+    def _accuracy_new(self, kids: np.ndarray) -> np.ndarray:
+        """Accuracy of the children; each distinct arch is predicted once per search."""
+        keys = _row_keys(kids)
+        memo = self._memo
+        known = [memo.get(k) for k in keys.tolist()]
+        todo = np.array([v is None for v in known])
+        acc = np.array([np.nan if v is None else v for v in known], dtype=np.float64)
+        if todo.any():
+            new_keys, first, inverse = np.unique(keys[todo], return_index=True, return_inverse=True)
+            pred = self._accuracy(kids[np.flatnonzero(todo)[first]])
+            acc[todo] = pred[inverse.ravel()]
+            memo.update(zip(new_keys.tolist(), pred.tolist()))
+            self._n_predicted += len(first)
+        return acc
 
     def _draw_feasible(self, n: int, make, rng: np.random.Generator, initial: bool,
-                       forbid: np.ndarray | None = None):
+                       forbid: set | None = None):
         """Draw ``n`` children under the constraint, redrawing rejected rows in rounds.
 
         ``make(rows, k, rng)`` returns ``k`` candidate full-code rows for each row
         index in ``rows`` (row-major). Each round predicts the efficiency of all
         candidates in one call and keeps the first feasible candidate of each row.
-        Candidates whose row key is in ``forbid`` (parents) count as rejected.
+        Candidates whose row key (:func:`_row_keys`) is in the set ``forbid``
+        (the parents) count as rejected.
         """
         G = self.space_.n_genes
         full = np.empty((n, G), dtype=CODE_DTYPE)
@@ -401,7 +403,7 @@ class EvolutionFinder(BaseEstimator):
                 cand_eff = self._efficiency(masked)
             else:  # copies of parents are rejected in the first round only, then accepted
                 cand_eff = np.full(len(cand), np.inf)
-                new = ~np.isin(_row_keys(masked), forbid)
+                new = np.array([k not in forbid for k in _row_keys(masked).tolist()], dtype=bool)
                 if new.any():
                     cand_eff[new] = self._efficiency(masked[new])
             n_candidates += int(np.isfinite(cand_eff).sum())
@@ -488,8 +490,9 @@ class EvolutionFinder(BaseEstimator):
         pop, pop_eff, _, n_cand = self._draw_feasible(
             P, lambda rows, k, r: self._random_full(len(rows) * k, r), rng, initial=True
         )
-        masked = self._mask(pop)
+        masked = pop_masked = self._mask(pop)
         pop_acc = self._accuracy(masked)
+        self._memo = dict(zip(_row_keys(masked).tolist(), pop_acc.tolist()))
         self._record(0, masked, pop_acc, pop_eff, ev_codes, ev_acc, ev_eff, P)
         best = int(np.argmax(pop_acc))
         hist["best_accuracy"][0], hist["best_efficiency"][0] = pop_acc[best], pop_eff[best]
@@ -507,10 +510,11 @@ class EvolutionFinder(BaseEstimator):
             t0 = time.perf_counter()
             order = np.argsort(-pop_acc, kind="stable")
             if self.redraw_copies:  # parents are distinct archs
-                _, first = np.unique(_row_keys(self._mask(pop[order])), return_index=True)
+                _, first = np.unique(_row_keys(pop_masked[order]), return_index=True)
                 order = order[np.sort(first)]
             order = order[:n_par]
             par, par_acc, par_eff = pop[order], pop_acc[order], pop_eff[order]
+            par_masked = pop_masked[order]
             n = len(par)
             ia = rng.integers(n, size=P)
             if self.redraw_copies and n > 1:  # a crossover of a parent with itself is a copy
@@ -522,15 +526,16 @@ class EvolutionFinder(BaseEstimator):
                 rows = np.repeat(rows, k)
                 return self._breed(par[ia[rows]], par[ib[rows]], is_mut[rows], r)
 
-            forbid = _row_keys(self._mask(par)) if self.redraw_copies else None
+            forbid = set(_row_keys(par_masked).tolist()) if self.redraw_copies else None
             kids, kid_eff, stuck, n_cand = self._draw_feasible(P, make, rng, False, forbid)
             if len(stuck):  # keep the (feasible) first parent after max_rounds
                 kids[stuck], kid_eff[stuck] = par[ia[stuck]], par_eff[ia[stuck]]
                 self.n_fallback_ += len(stuck)
             masked = self._mask(kids)
-            kid_acc = self._accuracy_new(masked, self._mask(par), par_acc)
+            kid_acc = self._accuracy_new(masked)
             self._record(g, masked, kid_acc, kid_eff, ev_codes, ev_acc, ev_eff, P)
             pop = np.concatenate([par, kids])
+            pop_masked = np.concatenate([par_masked, masked])
             pop_acc = np.concatenate([par_acc, kid_acc])
             pop_eff = np.concatenate([par_eff, kid_eff])
             best = int(np.argmax(pop_acc))
@@ -550,6 +555,7 @@ class EvolutionFinder(BaseEstimator):
         self.best_accuracy_ = float(pop_acc[best])
         self.best_efficiency_ = float(pop_eff[best])
         self.n_accuracy_predictions_ = self._n_predicted
+        del self._memo
         self.history_ = Bunch(generation=np.arange(G + 1), **hist)
         self.evaluated_ = Bunch(codes=ev_codes, accuracy=ev_acc, efficiency=ev_eff,
                                 generation=ev_gen)

@@ -586,17 +586,33 @@ class SearchSpace:
         sizes = self.unit_sizes()
         return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
 
+    def _unit_layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Gene columns, radices (padded to the widest unit) and table offsets; cached."""
+        cached = self.__dict__.get("_unit_layout_cache")
+        if cached is None:
+            units = self.units
+            width = max((len(u.columns) for u in units), default=0)
+            cols = np.zeros((len(units), max(width, 1)), dtype=np.intp)
+            strides = np.zeros_like(cols)
+            for i, (unit, radix) in enumerate(zip(units, self.unit_radices())):
+                cols[i, : len(unit.columns)] = unit.columns
+                strides[i, : len(unit.columns)] = radix
+            cached = (cols, strides, self.unit_offsets())
+            self._unit_layout_cache = cached
+        return cached
+
     def unit_index(self, codes: np.ndarray) -> np.ndarray:
-        """``(n_archs, n_units)`` indices into a flat per-unit table (see :meth:`unit_entries`)."""
-        codes = np.asarray(codes).astype(np.intp) + 1
-        offsets = self.unit_offsets()
-        idx = np.empty((len(codes), len(self.units)), dtype=np.intp)
-        for u, (unit, strides) in enumerate(zip(self.units, self.unit_radices())):
-            if unit.columns:
-                idx[:, u] = codes[:, list(unit.columns)] @ strides + offsets[u]
-            else:
-                idx[:, u] = offsets[u]
-        return idx
+        """``(n_archs, n_units)`` indices into a flat per-unit table (see :meth:`unit_entries`).
+
+        The flat index of unit ``u`` is ``offset[u] + sum_k (code[col[u, k]] + 1) * stride[u, k]``;
+        it is computed one unit column at a time over the whole batch.
+        """
+        cols, strides, offsets = self._unit_layout()
+        c1 = (np.asarray(codes).astype(np.intp) + 1).T
+        out = np.repeat(offsets[:, None], c1.shape[1], axis=1)
+        for k in range(cols.shape[1]):
+            out += c1[cols[:, k]] * strides[:, k, None]
+        return out.T
 
     def unit_entries(self, with_values: bool = False) -> Iterator[tuple]:
         """Every reachable ``(flat_index, unit_index, block)`` of the flat table.
