@@ -42,6 +42,21 @@ html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
 
 intersphinx_mapping = {}
 
+
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Document this package's own methods only (not scikit-learn's generated
+    ``set_*_request`` helpers or inherited mixin methods)."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    module = getattr(obj, "__module__", None) or ""
+    if what == "class" and callable(obj) and not module.startswith("sklearn_ofa"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_foreign_members)
+
 sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],
     "gallery_dirs": ["auto_examples"],

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install sklearn-ofa with its test extras into .venv and run the whole test suite.
+# Install sklearn-ofa with its test and docs extras into .venv, run the whole test suite,
+# then build the documentation with warnings as errors (this also runs the examples gallery).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh test
+bash scripts/setup.sh test,docs
 .venv/bin/python -m pytest "$@"
+SKIP_SETUP=1 bash scripts/docs.sh

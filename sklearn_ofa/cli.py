@@ -1,7 +1,7 @@
 """The ``sklearn-ofa`` command.
 
 Subcommands: ``demo`` (the main job), ``info``, ``lut build|predict|convert``,
-``acc fit|cv|predict``, ``dataset info|merge``, ``search``. User mistakes end
+``acc fit|cv|predict``, ``dataset build|merge|info``, ``search``. User mistakes end
 with a one-line error and exit code 2; ``--json`` prints machine-readable output.
 """
 
@@ -212,10 +212,35 @@ def cmd_acc_predict(args: argparse.Namespace) -> int:
 
 
 # -------------------------------------------------------------------- dataset
+def _import_evaluator(spec: str | None) -> Any:
+    """The object named by ``module:attribute`` (a callable ``arch -> top-1`` or an evaluator)."""
+    import importlib
+
+    if not spec or ":" not in spec:
+        raise CLIError(f"--evaluator must be 'module:attribute' (e.g. mypkg.evals:evaluate), got {spec!r}")
+    module_name, _, attr = spec.partition(":")
+    try:
+        obj = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise CLIError(f"--evaluator {spec!r}: cannot import module {module_name!r} ({exc})") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise CLIError(f"--evaluator {spec!r}: module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not (callable(obj) or hasattr(obj, "evaluate_batch")):
+        raise CLIError(f"--evaluator {spec!r} is neither callable nor has an evaluate_batch method")
+    return obj
+
+
 def cmd_dataset(args: argparse.Namespace) -> int:
     from .accuracy import AccuracyDataset
 
     ds = AccuracyDataset(args.folder, space=args.space)
+    if args.action == "build":
+        evaluator = _import_evaluator(args.evaluator)
+        sizes = [int(s) for s in args.image_sizes.split(",")] if args.image_sizes else None
+        ds.build(evaluator, n_arch=args.n_arch, image_sizes=sizes, random_state=args.seed,
+                 n_jobs=args.n_jobs, batch_size=args.batch_size, progress=not args.json)
     if args.action == "merge":
         ds.merge()
     X, y = ds.load()
@@ -334,9 +359,17 @@ def build_parser() -> argparse.ArgumentParser:
     ap.set_defaults(func=cmd_acc_predict)
 
     ds = common(sub.add_parser("dataset", help="accuracy datasets in OFA's layout"))
-    ds.add_argument("action", choices=["info", "merge"])
+    ds.add_argument("action", choices=["build", "merge", "info"],
+                    help="build: evaluate missing archs (resumes); merge: fold a src/ folder in")
     ds.add_argument("folder")
     ds.add_argument("--space", default="ofa_mbv3_w1.2")
+    ds.add_argument("--evaluator", help="build: module:attribute of a callable arch -> top-1 "
+                                        "or of an evaluator with evaluate_batch")
+    ds.add_argument("--n-arch", type=int, default=1000, help="build: distinct archs to sample")
+    ds.add_argument("--image-sizes", help="build: comma-separated sizes per arch (default: all)")
+    ds.add_argument("--n-jobs", type=int, default=1)
+    ds.add_argument("--batch-size", type=int, default=1, help="build: archs per task")
+    ds.add_argument("--seed", type=int, default=0)
     ds.set_defaults(func=cmd_dataset)
 
     s = common(sub.add_parser("search", help="evolutionary search with fitted predictors"))

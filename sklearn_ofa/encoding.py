@@ -167,7 +167,7 @@ class ArchEncoder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of float32, shape (n_archs, n_features_out_)
+        ndarray of float32, shape (n_archs, ``n_features_out_``)
         """
         check_is_fitted(self, "space_")
         return self.transform_codes(self.space_.as_codes(X))

@@ -6,9 +6,11 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import subprocess_env
+from sklearn_ofa import FLOPsModel
 from sklearn_ofa.cli import main
 from sklearn_ofa.spaces import get_space
 
@@ -79,6 +81,45 @@ def test_lut_convert_and_predict(tmp_path, ofa_reference, parity, capsys):
     assert pred == pytest.approx([r["note10_latency_ms"] for r in recs], rel=1e-9)
     assert main(["lut", "convert", "--table", str(table), "--out", str(tmp_path / "yaml")]) == 0
     assert len(list((tmp_path / "yaml").glob("*_lookup_table.yaml"))) == 5
+
+
+def test_dataset_build_with_an_importable_evaluator_resumes(tmp_path, capsys, monkeypatch):
+    mod = tmp_path / "my_evals.py"
+    mod.write_text(
+        "from sklearn_ofa import FLOPsModel\n"
+        "_flops = FLOPsModel('ofa_mbv3_w1.2').fit()\n"
+        "def evaluate(arch):\n"
+        "    return 60.0 + float(_flops.predict([arch])[0]) / 100.0\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    folder = tmp_path / "ds"
+    argv = ["dataset", "build", str(folder), "--evaluator", "my_evals:evaluate",
+            "--n-arch", "4", "--image-sizes", "160,224", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_records"] == 8 and out["image_sizes"] == [160, 224]
+    from sklearn_ofa.accuracy import AccuracyDataset
+
+    X, y = AccuracyDataset(folder, space="ofa_mbv3_w1.2").load()
+    flops = FLOPsModel("ofa_mbv3_w1.2").fit()
+    np.testing.assert_allclose(np.asarray(y) * 100, 60.0 + flops.predict(X) / 100.0, rtol=1e-6)
+    before = {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert main(argv) == 0  # complete: a rerun evaluates nothing and changes nothing
+    capsys.readouterr()
+    assert {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("spec, words", [
+    (None, "module:attribute"),
+    ("nonexistent_module_xyz:f", "cannot import"),
+    ("json:no_such_function", "no attribute"),
+    ("json:__name__", "neither callable"),
+])
+def test_dataset_build_bad_evaluator_is_one_line(tmp_path, capsys, spec, words):
+    argv = ["dataset", "build", str(tmp_path / "ds")] + (["--evaluator", spec] if spec else [])
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and "--evaluator" in err and len(err.splitlines()) == 1
 
 
 def test_dataset_info(tmp_path, capsys):
