@@ -159,10 +159,10 @@ def _figures(out, y, cv_pred, tau, measured, raw, cal_pred, searches, probe, acc
         return []
     files = []
     fig = plotting.plot_accuracy_parity(y, cv_pred)
-    fig.savefig(out / "accuracy_parity.png", dpi=110)
+    fig.savefig(out / "accuracy_parity.png", dpi=110, bbox_inches="tight")
     files.append("accuracy_parity.png")
     fig = plotting.plot_latency_parity(measured, cal_pred)
-    fig.savefig(out / "latency_parity.png", dpi=110)
+    fig.savefig(out / "latency_parity.png", dpi=110, bbox_inches="tight")
     files.append("latency_parity.png")
     acc = acc_model.predict(probe)
     lat = lut.predict(probe)
@@ -172,7 +172,7 @@ def _figures(out, y, cv_pred, tau, measured, raw, cal_pred, searches, probe, acc
     ax.scatter([s["predicted_latency_ms"] for s in searches], [s["predicted_top1"] for s in searches],
                marker="*", s=120, color="crimson", zorder=5, label="search results")
     ax.legend(fontsize=7)
-    fig.savefig(out / "pareto.png", dpi=110)
+    fig.savefig(out / "pareto.png", dpi=110, bbox_inches="tight")
     files.append("pareto.png")
     import matplotlib.pyplot as plt
 

@@ -21,7 +21,7 @@ def _axes(ax: Any):
             "sklearn_ofa.plotting needs matplotlib: pip install 'sklearn-ofa[plots]'"
         ) from exc
     if ax is None:
-        fig, ax = plt.subplots(figsize=(4.5, 4.5))
+        fig, ax = plt.subplots(figsize=(4.5, 4.5), layout="constrained")
         return fig, ax
     return ax.figure, ax
 
