@@ -171,14 +171,9 @@ class LatencyTable(RegressorMixin, BaseEstimator):
         return space
 
     def _settings(self) -> dict:
+        """The measurement settings recorded with the table (worker settings + isolation)."""
         return {
-            "device": str(self.device),
-            "batch_size": int(self.batch_size),
-            "num_threads": int(self.num_threads),
-            "warmup": int(self.warmup),
-            "repeats": int(self.repeats),
-            "min_run_time": self.min_run_time,
-            "fold_bn": bool(self.fold_bn),
+            **self._worker_settings(),
             "isolate": bool(self.isolate),
             "allocator": dict(MALLOC_ENV) if self.isolate else {
                 k: os.environ.get(k) for k in MALLOC_ENV
