@@ -1,4 +1,8 @@
-"""Helpers shared by the benchmark scripts: machine description and result files."""
+"""Helpers shared by the benchmark scripts: machine description and result files.
+
+Importing it limits numpy's BLAS to one thread (the scripts set torch's threads),
+so that every figure is a single-thread figure.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,11 @@ import platform
 import time
 from pathlib import Path
 
+import numpy as np  # noqa: F401  (loads the BLAS that the limit below applies to)
+from threadpoolctl import threadpool_info, threadpool_limits
+
 RESULTS = Path(__file__).resolve().parent / "results"
+_BLAS_LIMIT = threadpool_limits(1)
 
 
 def machine() -> dict:
@@ -21,6 +29,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
+        "blas_threads": sorted({p["num_threads"] for p in threadpool_info()}),
         "loadavg": os.getloadavg(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }

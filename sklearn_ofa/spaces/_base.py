@@ -586,33 +586,37 @@ class SearchSpace:
         sizes = self.unit_sizes()
         return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
 
-    def _unit_layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Gene columns, radices (padded to the widest unit) and table offsets; cached."""
+    def _unit_layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """Cached ``(weights, offsets)``: ``unit_index = (codes + 1) @ weights + offsets``.
+
+        ``weights[c, u]`` is the mixed-radix stride of gene column ``c`` in unit
+        ``u`` (0 where the unit does not use the column).
+        """
         cached = self.__dict__.get("_unit_layout_cache")
         if cached is None:
-            units = self.units
-            width = max((len(u.columns) for u in units), default=0)
-            cols = np.zeros((len(units), max(width, 1)), dtype=np.intp)
-            strides = np.zeros_like(cols)
-            for i, (unit, radix) in enumerate(zip(units, self.unit_radices())):
-                cols[i, : len(unit.columns)] = unit.columns
-                strides[i, : len(unit.columns)] = radix
-            cached = (cols, strides, self.unit_offsets())
+            weights = np.zeros((self.n_genes, len(self.units)), dtype=np.float64)
+            for u, (unit, radix) in enumerate(zip(self.units, self.unit_radices())):
+                weights[list(unit.columns), u] = radix
+            offsets = self.unit_offsets().astype(np.float64)
+            if self.unit_table_size() < 2**24:  # float32 products and sums are exact below 2**24
+                weights, offsets = weights.astype(np.float32), offsets.astype(np.float32)
+            cached = (weights, offsets)
             self._unit_layout_cache = cached
         return cached
 
     def unit_index(self, codes: np.ndarray) -> np.ndarray:
         """``(n_archs, n_units)`` indices into a flat per-unit table (see :meth:`unit_entries`).
 
-        The flat index of unit ``u`` is ``offset[u] + sum_k (code[col[u, k]] + 1) * stride[u, k]``;
-        it is computed one unit column at a time over the whole batch.
+        The flat index of unit ``u`` is ``offset[u] + sum_c (code[c] + 1) * stride[c, u]``,
+        computed for the whole batch as one matrix product (exact: every partial
+        sum is an integer below the table size).
         """
-        cols, strides, offsets = self._unit_layout()
-        c1 = (np.asarray(codes).astype(np.intp) + 1).T
-        out = np.repeat(offsets[:, None], c1.shape[1], axis=1)
-        for k in range(cols.shape[1]):
-            out += c1[cols[:, k]] * strides[:, k, None]
-        return out.T
+        weights, offsets = self._unit_layout()
+        c1 = np.asarray(codes).astype(weights.dtype)
+        c1 += 1
+        idx = c1 @ weights
+        idx += offsets
+        return idx.astype(np.intp)
 
     def unit_entries(self, with_values: bool = False) -> Iterator[tuple]:
         """Every reachable ``(flat_index, unit_index, block)`` of the flat table.
