@@ -214,3 +214,17 @@ def test_predictor_state_is_plain_torch(tmp_path):
     X = torch.from_numpy(pipe["encoder"].transform(codes))
     with torch.no_grad():
         np.testing.assert_allclose(fresh(X).numpy().ravel(), pipe.predict(codes), rtol=1e-6)
+
+
+def test_fast_predict_path_agrees_with_the_validated_one_and_still_rejects_bad_input():
+    rng = np.random.default_rng(0)
+    X = rng.random((120, 12)).astype(np.float32)
+    y = X[:, 0] - 0.5 * X[:, 1] + 0.7
+    model = AccuracyPredictor(**SMALL, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), model.predict(X.astype(np.float64).tolist()))
+    bad = X.copy()
+    bad[3, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(bad)
+    with pytest.raises(ValueError, match="12 features"):
+        model.predict(X[:, :5])

@@ -292,9 +292,11 @@ class AccuracyPredictor(RegressorMixin, BaseEstimator):
         return out / len(self.nets_)
 
     def _is_clean_features(self, X: Any) -> bool:
-        """True for a finite 2-D float32 ndarray with the fitted number of columns."""
+        """True for a finite 2-D float32 ndarray with the fitted number of columns
+        (and a predictor fitted without feature names, which would warn)."""
         return (
             type(X) is np.ndarray
+            and "feature_names_in_" not in self.__dict__
             and X.dtype == np.float32
             and X.ndim == 2
             and X.shape[1] == getattr(self, "n_features_in_", -1)
