@@ -291,7 +291,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sklearn-ofa", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="sklearn-ofa",
+        description="Once-for-All NAS predictors: accuracy pipelines, FLOPs and latency tables, search.",
+        epilog="Start with: sklearn-ofa demo --out report/   (the whole workflow on bundled data)",
+    )
     p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", required=True)
 
