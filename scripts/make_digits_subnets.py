@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -40,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from sklearn_ofa._atomic import atomic_output  # noqa: E402
 from sklearn_ofa.nets.elastic import ElasticMobileNetV3  # noqa: E402
 from sklearn_ofa.spaces import get_space  # noqa: E402
 
@@ -103,21 +102,13 @@ class ResizedLoader:
 
 # -------------------------------------------------------------------- training
 def atomic_torch_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    os.chmod(tmp, 0o644)
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def atomic_write_text(text: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.chmod(tmp, 0o644)  # package data: readable by all, as a plain file would be
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)
 
 
 TRAINING_OPTIONS = ("seed", "warmup_epochs", "epochs", "batch_size", "optimizer", "lr",
@@ -237,12 +228,10 @@ def export(dataset, out: Path, meta: dict) -> dict:
     )
     lines = [["ks", "e", "d", "image_size", "top1"]]
     lines += [[ks, e, d, r, f"{t:.6f}"] for ks, e, d, r, t in rows]
-    fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
-    os.chmod(tmp, 0o644)
-    with os.fdopen(fd, "w", newline="") as fh:
+    with atomic_output(out / "digits_subnets.csv") as tmp, open(tmp, "w", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(lines)
-    os.replace(tmp, out / "digits_subnets.csv")
     top1 = np.array([r[-1] for r in rows])
+    sizes = np.array([r[3] for r in rows])
     stats = {
         "n_records": len(rows),
         "n_archs": len({r[:3] for r in rows}),
@@ -253,12 +242,8 @@ def export(dataset, out: Path, meta: dict) -> dict:
         "top1_mean": float(top1.mean()),
         "top1_std": float(top1.std()),
         "per_image_size": {
-            str(r): {
-                "median": float(np.median(top1[[x[3] == r for x in rows]])),
-                "min": float(top1[[x[3] == r for x in rows]].min()),
-                "max": float(top1[[x[3] == r for x in rows]].max()),
-            }
-            for r in sorted({x[3] for x in rows})
+            str(r): {"median": float(np.median(t)), "min": float(t.min()), "max": float(t.max())}
+            for r, t in ((r, top1[sizes == r]) for r in np.unique(sizes))
         },
     }
     meta = {**meta, "statistics": stats}

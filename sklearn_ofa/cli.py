@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from ._atomic import atomic_output
+
 __all__ = ["main"]
 
 
@@ -66,10 +68,8 @@ def _load(path: str) -> Any:
 def _dump(obj: Any, path: str) -> None:
     import joblib
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = f"{path}.tmp"
-    joblib.dump(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        joblib.dump(obj, tmp)
 
 
 # ----------------------------------------------------------------------- info

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ._atomic import atomic_output
+
 __all__ = ["run_demo"]
 
 
@@ -19,9 +21,8 @@ def _log(verbose: bool, msg: str) -> None:
 
 
 def _write_json(path: Path, payload: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
 
 
 def run_demo(out: str | os.PathLike = "sklearn-ofa-demo", *, quick: bool = False,

@@ -23,19 +23,18 @@ import json
 import math
 import numbers
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .._atomic import TMP_PREFIX, atomic_output, fsync_dir
 from ..exceptions import ArchTypeError, ArchValueError, DatasetFormatError, EvaluatorError
 from ..spaces import SearchSpace, get_space
 from .evaluators import evaluate_archs
 
 __all__ = ["AccuracyDataset", "setting_key", "record_key"]
 
-_TMP_PREFIX = ".tmp-"
 _JOURNAL_SUFFIX = ".journal"
 
 
@@ -63,31 +62,10 @@ def record_key(setting: dict, image_size: int) -> str:
 
 
 # ----------------------------------------------------------------- file helpers
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not supported everywhere (e.g. Windows)
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _atomic_write_json(path: Path, obj: Any) -> None:
-    """Write JSON durably: temporary file in the same folder, fsync, ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=4)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+    """Write JSON durably (see :func:`sklearn_ofa._atomic.atomic_output`)."""
+    with atomic_output(path, durable=True) as tmp:
+        tmp.write_text(json.dumps(obj, indent=4) + "\n")
 
 
 def _check_top1(value: Any, where: str, path: Any = None) -> float:
@@ -329,7 +307,7 @@ class AccuracyDataset:
             return out
         for path in sorted(self.src_folder.iterdir()):
             name = path.name
-            if name.startswith(_TMP_PREFIX) or name.startswith("."):
+            if name.startswith(TMP_PREFIX) or name.startswith("."):
                 continue
             if name.endswith(".dict"):
                 size = _size_of(path, ".dict")
@@ -437,7 +415,7 @@ class AccuracyDataset:
             _atomic_write_json(self.src_folder / f"{size}.dict", dict(sorted(src[size].items())))
             path.unlink()
         if self.src_folder.is_dir():
-            _fsync_dir(self.src_folder)
+            fsync_dir(self.src_folder)
         return src
 
     def _adopt_acc_dict(self) -> None:
@@ -469,7 +447,7 @@ class AccuracyDataset:
     def _remove_stale_temps(self) -> None:
         for folder in (self.path, self.src_folder):
             if folder.is_dir():
-                for p in folder.glob(f"{_TMP_PREFIX}*"):
+                for p in folder.glob(f"{TMP_PREFIX}*"):
                     with contextlib.suppress(OSError):
                         p.unlink()
 

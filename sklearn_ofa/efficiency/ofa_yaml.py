@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
 
 import yaml
+
+from .._atomic import atomic_output
 
 __all__ = ["load_ofa_lut", "save_ofa_lut", "image_size_of_file"]
 
@@ -124,11 +125,7 @@ def save_ofa_lut(lut: Mapping[int, Mapping[str, Mapping]], folder: str | os.Path
                 if st.get(extra) is not None:
                     row[extra] = float(st[extra]) if extra == "median" else int(st[extra])
             data[key] = row
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
+        with atomic_output(folder / name, durable=True) as tmp, open(tmp, "w") as fh:
             yaml.safe_dump(data, fh, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / name)
         written.append(folder / name)
     return written
