@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from .efficiency.calibration import kendall_tau, mape, within_pct
+
 __all__ = ["plot_accuracy_parity", "plot_latency_parity", "plot_pareto_front"]
 
 
@@ -77,12 +79,10 @@ def plot_accuracy_parity(y_true: Any, y_pred: Any, *, ax: Any = None, title: str
     >>> fig.axes[0].get_title()
     'Accuracy predictor: Kendall tau 1.000, RMSE 0.0141'
     """
-    from scipy.stats import kendalltau
-
     t, p = _pair(y_true, y_pred, ("y_true", "y_pred"))
     t, p = t * scale, p * scale
     fig, ax = _axes(ax)
-    tau = kendalltau(t, p).statistic if len(t) > 1 else float("nan")
+    tau = kendall_tau(t, p) if len(t) > 1 else float("nan")
     rmse = float(np.sqrt(np.mean((t - p) ** 2)))
     ax.scatter(t, p, s=12, alpha=0.7, label="archs")
     _identity(ax, *_span(t, p))
@@ -123,7 +123,6 @@ def plot_latency_parity(measured: Any, predicted: Any, *, ax: Any = None, band: 
     if not 0 < band < 1:
         raise ValueError(f"band = {band!r} is not allowed; allowed values: 0 < band < 1")
     fig, ax = _axes(ax)
-    rel = np.abs(p - m) / np.abs(m)
     lo, hi = _span(m, p)
     lo = max(lo, 0.0)
     xs = np.array([lo, hi])
@@ -133,8 +132,8 @@ def plot_latency_parity(measured: Any, predicted: Any, *, ax: Any = None, band: 
     _identity(ax, lo, hi)
     ax.set_xlabel(f"measured latency ({unit})")
     ax.set_ylabel(f"predicted latency ({unit})")
-    ax.set_title(f"{title or 'Latency table'}: MAPE {100 * rel.mean():.1f}%, "
-                 f"{(rel <= band + 1e-12).mean():.0%} within ±{band:.0%}")
+    ax.set_title(f"{title or 'Latency table'}: MAPE {mape(m, p):.1f}%, "
+                 f"{within_pct(m, p, 100 * band):.0%} within ±{band:.0%}")
     return fig
 
 

@@ -292,7 +292,6 @@ class EvolutionFinder(BaseEstimator):
         allowed = {self._r_col: np.arange(len(sizes))}
         self._acc_codes.check(allowed)
         self._eff_codes.check(allowed)
-        self._slot_cols = space.slot_columns  # (n_slot_keys, n_slots)
         rprob = self.mutate_prob if self.resolution_mutate_prob is None else self.resolution_mutate_prob
         self._gene_prob = np.full(space.n_genes, float(self.mutate_prob))
         self._gene_prob[self._r_col] = rprob
@@ -326,9 +325,8 @@ class EvolutionFinder(BaseEstimator):
     # ------------------------------------------------------------ operators
     def _mask(self, full: np.ndarray) -> np.ndarray:
         """Masked code matrix (``-1`` in switched-off slots) of full codes."""
-        inactive = ~self.space_.active_mask(full)
         codes = full.copy()
-        codes[:, self._slot_cols] = np.where(inactive[:, None, :], -1, full[:, self._slot_cols])
+        self.space_._mask_inactive(codes)
         return codes
 
     def _random_full(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -403,7 +401,7 @@ class EvolutionFinder(BaseEstimator):
                 cand_eff = self._efficiency(masked)
             else:  # copies of parents are rejected in the first round only, then accepted
                 cand_eff = np.full(len(cand), np.inf)
-                new = np.array([k not in forbid for k in _row_keys(masked).tolist()], dtype=bool)
+                new = np.array([key not in forbid for key in _row_keys(masked).tolist()], dtype=bool)
                 if new.any():
                     cand_eff[new] = self._efficiency(masked[new])
             n_candidates += int(np.isfinite(cand_eff).sum())

@@ -43,8 +43,9 @@ def pareto_mask(accuracy: Any, efficiency: Any) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     order = np.lexsort((-acc, eff))  # efficiency ascending, accuracy descending
     a, e = acc[order], eff[order]
-    starts = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])  # groups of equal efficiency
-    group = np.cumsum(np.r_[True, e[1:] != e[:-1]]) - 1
+    new_group = np.r_[True, e[1:] != e[:-1]]  # groups of equal efficiency
+    starts = np.flatnonzero(new_group)
+    group = np.cumsum(new_group) - 1
     best_before = np.r_[-np.inf, np.maximum.accumulate(a)[starts[1:] - 1]]  # strictly cheaper
     group_best = a[starts]  # best accuracy at equal efficiency
     dominated = (best_before[group] >= a) | (group_best[group] > a)
