@@ -5,10 +5,12 @@ from __future__ import annotations
 __all__ = [
     "ArchValueError",
     "ArchTypeError",
+    "SpaceMismatchError",
     "NetConfigError",
     "MissingBlockError",
     "DatasetFormatError",
     "EvaluatorError",
+    "InconsistentVersionWarning",
 ]
 
 
@@ -18,6 +20,11 @@ class ArchValueError(ValueError):
 
 class ArchTypeError(TypeError):
     """An architecture (or one of its fields) has the wrong type."""
+
+
+class SpaceMismatchError(ArchValueError):
+    """A code matrix (or a predictor) of one search space was given to an estimator of another
+    space that cannot decode it exactly. The message names both spaces."""
 
 
 class NetConfigError(ValueError):
@@ -54,3 +61,26 @@ class DatasetFormatError(ValueError):
 
 class EvaluatorError(ValueError):
     """An accuracy evaluator returned something that is not a top-1 in percent."""
+
+
+class InconsistentVersionWarning(UserWarning):
+    """An estimator is unpickled with another ``sklearn_ofa`` version than the one that saved it.
+
+    Attributes
+    ----------
+    estimator_name : str
+    original_version : str
+    current_version : str
+    """
+
+    def __init__(self, *, estimator_name: str, original_version: str, current_version: str):
+        self.estimator_name = estimator_name
+        self.original_version = original_version
+        self.current_version = current_version
+
+    def __str__(self) -> str:
+        return (
+            f"Trying to unpickle estimator {self.estimator_name} from sklearn_ofa version "
+            f"{self.original_version} when using version {self.current_version}. Predictions "
+            "may differ or fail; refit or re-save it with this version."
+        )
