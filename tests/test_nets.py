@@ -122,3 +122,22 @@ def test_bn_settings_follow_the_config():
     net = space.build(space.sample(1, random_state=0)[0])
     bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert bns and all(m.eps == 1e-3 for m in bns)
+
+
+@pytest.mark.parametrize(
+    "field, value, match",
+    [
+        ("kernel_size", 4, "kernel_size = 4 .* odd"),
+        ("kernel_size", "3", "kernel_size = '3' .* positive int"),
+        ("out_channels", -3, "out_channels = -3"),
+        ("stride", 0, "stride = 0"),
+        ("expand_ratio", float("nan"), "expand_ratio = nan"),
+        ("in_channels", True, "in_channels = True"),
+    ],
+)
+def test_net_config_numbers_are_checked(field, value, match):
+    space = get_space("ofa_mbv3_w1.2")
+    cfg = space.net_config(space.sample(1, random_state=0)[0])
+    cfg["blocks"][1]["conv"][field] = value
+    with pytest.raises(NetConfigError, match=r"blocks\[1\]\.conv \(MBConvLayer\): " + match):
+        build_net(cfg)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 from typing import Any
 
 import torch
@@ -25,6 +27,45 @@ __all__ = ["MobileNetV3", "ProxylessNASNets", "ResNets", "build_net", "build_blo
 NET_NAMES = ("MobileNetV3", "ProxylessNASNets", "MobileNetV2", "ResNets")
 
 
+_POSITIVE_INT_FIELDS = ("in_channels", "out_channels", "mid_channels", "in_features",
+                        "out_features", "stride", "groups", "dilation")
+
+
+def _check_fields(cfg: dict, where: str, name: str) -> None:
+    """Numbers of a layer dict as numbers, in range: a wrong one is an error, not a net."""
+    for field in _POSITIVE_INT_FIELDS + ("kernel_size",):
+        value = cfg.get(field)
+        if value is None:
+            continue
+        # OFA's older configs hold some widths as one-element lists
+        items = value if isinstance(value, (list, tuple)) and value else [value]
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
+                   for v in items):
+            raise NetConfigError(
+                f"{where} ({name}): {field} = {value!r} is not allowed; it must be a positive int"
+            )
+        if field == "kernel_size" and any(v % 2 == 0 for v in items):
+            raise NetConfigError(
+                f"{where} ({name}): kernel_size = {value!r} is not allowed; it must be odd"
+            )
+    for field in ("expand_ratio",):
+        value = cfg.get(field)
+        if value is not None and (
+            not isinstance(value, numbers.Real) or isinstance(value, bool)
+            or not math.isfinite(value) or value <= 0
+        ):
+            raise NetConfigError(
+                f"{where} ({name}): {field} = {value!r} is not allowed; it must be a positive number"
+            )
+    value = cfg.get("dropout_rate")
+    if value is not None and (
+        not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value < 1
+    ):
+        raise NetConfigError(
+            f"{where} ({name}): dropout_rate = {value!r} is not allowed; allowed range: [0, 1)"
+        )
+
+
 def _layer(cfg: dict | None, bn: dict, where: str) -> nn.Module | None:
     if cfg is None:
         return None
@@ -32,6 +73,7 @@ def _layer(cfg: dict | None, bn: dict, where: str) -> nn.Module | None:
         raise NetConfigError(f"{where} must be a layer dict with a 'name', got {cfg!r}")
     cfg = dict(cfg)
     name = cfg.pop("name")
+    _check_fields(cfg, where, name)
     try:
         if name == "ConvLayer":
             return ConvLayer(bn=bn, **cfg)

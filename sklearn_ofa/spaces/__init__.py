@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._base import CODE_DTYPE, Gene, SearchSpace, Unit
+from ._codes import Codes, CodeTranslator
 from ._blocks import BLOCK_OPS, Block, make_divisible
 from .mobilenet import MobileNetSpace
 from .resnet import ResNetSpace
@@ -30,6 +31,8 @@ __all__ = [
     "Gene",
     "Unit",
     "CODE_DTYPE",
+    "Codes",
+    "CodeTranslator",
     "make_divisible",
 ]
 

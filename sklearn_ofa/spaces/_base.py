@@ -20,10 +20,13 @@ import numpy as np
 
 from ..exceptions import ArchTypeError, ArchValueError, NetConfigError
 from ._blocks import Block
+from ._codes import Codes, CodeTranslator
+from .._checks import check_int, check_real
 
-__all__ = ["Gene", "Unit", "SearchSpace", "CODE_DTYPE"]
+__all__ = ["Gene", "Unit", "SearchSpace", "CODE_DTYPE", "Codes"]
 
 CODE_DTYPE = np.int16
+_CHUNK = 65_536  # rows per block of large temporaries
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,28 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
 
 
+def _as_array(codes: Any) -> np.ndarray:
+    try:
+        return np.asarray(codes)
+    except (TypeError, ValueError):
+        raise ArchTypeError(
+            f"codes must be a rectangular integer matrix, got {type(codes).__name__}"
+        ) from None
+
+
+_INT_TYPES = (int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+              np.uint64)
+_REAL_TYPES = _INT_TYPES + (float, np.float16, np.float32, np.float64)
+
+
+def _check_value_types(values: list, kind: str) -> None:
+    """Raise TypeError (the slow path then names the field) unless every value is a
+    number of the key's kind: ints for ``"int"`` keys, ints or floats otherwise."""
+    allowed = _INT_TYPES if kind == "int" else _REAL_TYPES
+    if not set(map(type, values)).issubset(allowed):
+        raise TypeError
+
+
 class SearchSpace:
     """Base class of a search space. Subclasses fill in genes, slots and units.
 
@@ -80,6 +105,9 @@ class SearchSpace:
     """
 
     name: str = "space"
+    #: constructor arguments that only list choices: spaces that differ only in these
+    #: translate each other's codes value by value (see :meth:`structure_config`)
+    choice_params: tuple[str, ...] = ("image_sizes",)
     arch_keys: tuple[str, ...] = ()
     genes: list[Gene]
     slot_keys: tuple[str, ...] = ()
@@ -153,7 +181,70 @@ class SearchSpace:
         return hash(self._signature())
 
     def _signature(self) -> tuple:
-        return (self.name, tuple(self.genes), json.dumps(self.get_config(), sort_keys=True))
+        sig = self.__dict__.get("_signature_cache")
+        if sig is None:
+            sig = (self.name, tuple(self.genes), json.dumps(self.get_config(), sort_keys=True))
+            self._signature_cache = sig
+        return sig
+
+    def structure_config(self) -> dict:
+        """The constructor arguments that fix the blocks built from gene values: everything
+        but the choice lists (:attr:`choice_params`) and the name."""
+        return {
+            k: v for k, v in self.get_config().items() if k not in self.choice_params + ("name",)
+        }
+
+    def describe(self) -> str:
+        """The space's name plus what sets it apart from the registered space of that name
+        (e.g. ``'digits_mbv3' (image_sizes=[16, 32])``), for error messages."""
+        from . import _REGISTRY  # lazy: the registry imports this module
+
+        diff = dict(self.get_config())
+        if self.name in _REGISTRY:
+            try:
+                default = _REGISTRY[self.name]().get_config()
+            except (TypeError, ValueError):  # pragma: no cover - registry entries build
+                default = {}
+            diff = {k: v for k, v in diff.items() if default.get(k) != v and k != "name"}
+        else:
+            diff = {k: diff[k] for k in ("image_sizes",) if k in diff}
+        extra = ", ".join(f"{k}={v!r}" for k, v in diff.items())
+        return f"{self.name!r}" + (f" ({extra})" if extra else "")
+
+    def translator_from(self, source: "SearchSpace") -> CodeTranslator:
+        """The cached exact translator of ``source``'s codes into this space's codes.
+
+        Raises
+        ------
+        SpaceMismatchError
+            When the two spaces' genes or network structure differ.
+        """
+        cache = self.__dict__.setdefault("_translators", {})
+        key = source._signature()
+        if key not in cache:
+            cache[key] = CodeTranslator(source, self)
+        return cache[key]
+
+    def translate_codes(self, codes: Any, source: "SearchSpace") -> np.ndarray:
+        """Codes of ``source`` as codes of this space (checked first in ``source``).
+
+        Raises :class:`~sklearn_ofa.exceptions.SpaceMismatchError`, naming both
+        spaces, when the spaces are incompatible or a value has no code here.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> full = get_space("digits_mbv3")
+        >>> small = get_space("digits_mbv3", image_sizes=[16, 32])
+        >>> arch = dict(full.sample(1, random_state=0)[0], image_size=16)
+        >>> codes = full.to_codes([arch])
+        >>> small.from_codes(small.translate_codes(codes, full))[0]["image_size"]
+        16
+        """
+        if source is self or source == self:
+            return self.check_codes(codes)
+        checked = source.check_codes(codes)
+        return Codes(self.translator_from(source)(checked), self)
 
     def get_config(self) -> dict:
         """Constructor arguments that rebuild this space (JSON-friendly)."""
@@ -265,7 +356,7 @@ class SearchSpace:
         """
         archs = self._as_arch_list(archs)
         n = len(archs)
-        codes = np.empty((n, self.n_genes), dtype=CODE_DTYPE)
+        codes = Codes(np.empty((n, self.n_genes), dtype=CODE_DTYPE), self)
         if n == 0:
             return codes
         nkeys = len(self.arch_keys)
@@ -284,10 +375,16 @@ class SearchSpace:
         return codes
 
     def as_codes(self, X: Any) -> np.ndarray:
-        """Codes of ``X``: an integer code matrix passes through (checked), anything else
-        (arch dicts, one dict, a DataFrame) goes through :meth:`to_codes`.
+        """Codes of ``X`` in this space, checked.
 
-        Every estimator over archs accepts both forms through this method, so a
+        - :class:`Codes` made by this space pass through (range-checked);
+        - :class:`Codes` of another space are translated exactly, or refused with a
+          :class:`~sklearn_ofa.exceptions.SpaceMismatchError` naming both spaces;
+        - a plain integer matrix is checked for width, range and depth
+          consistency (it cannot say which space made it: prefer :class:`Codes`);
+        - anything else (arch dicts, one dict, a DataFrame) goes through :meth:`to_codes`.
+
+        Every estimator over archs accepts these forms through this method, so a
         search can skip the dict conversion.
 
         Examples
@@ -298,7 +395,7 @@ class SearchSpace:
         >>> space.as_codes(codes) is not None
         True
         """
-        if isinstance(X, np.ndarray) and X.dtype != object and np.issubdtype(X.dtype, np.integer):
+        if isinstance(X, np.ndarray) and X.dtype != object:
             return self.check_codes(X)
         return self.to_codes(X)
 
@@ -307,21 +404,28 @@ class SearchSpace:
         n, length = len(archs), self.key_length[key]
         values = map(operator.itemgetter(key), archs)
         lut = self._int_luts.get(tuple(cols.tolist()))
+        kind = self.value_kind.get(key, "int")
         if length is not None and lut is not None and lut.shape[1] <= 256:
             values = list(values)
             if set(map(len, values)) != {length}:
                 raise ValueError
-            try:  # small ints: bytes() converts them in C
+            try:  # small ints: bytes() converts them in C (and refuses floats and strings)
                 flat = np.frombuffer(bytes(itertools.chain.from_iterable(values)), np.uint8)
-                return self._ints_to_codes(flat.reshape(n, length), lut)
+                out = self._ints_to_codes(flat.reshape(n, length), lut)
             except (TypeError, ValueError):
                 pass  # floats, negatives, > 255: the general path below decides
+            else:
+                if (lut[:, :2] >= 0).any():  # 0 or 1 is a choice: bytes() took bools for them
+                    _check_value_types(list(itertools.chain.from_iterable(values)), kind)
+                return out
         if length is None:
+            values = list(values)
+            _check_value_types(values, kind)
             flat = np.fromiter(values, dtype=np.float64, count=n)
         else:
-            flat = np.fromiter(
-                itertools.chain.from_iterable(values), dtype=np.float64, count=n * length
-            )
+            values = list(itertools.chain.from_iterable(values))
+            _check_value_types(values, kind)
+            flat = np.fromiter(values, dtype=np.float64, count=n * length)
         return self._values_to_codes(flat.reshape(n, len(cols)), cols)
 
     @staticmethod
@@ -379,21 +483,72 @@ class SearchSpace:
         depth = depth + self.stage_base_depth[None, :]
         return self.slot_pos[None, :] < depth[:, self.slot_stage]
 
+    def mask_codes(self, codes: Any) -> np.ndarray:
+        """A copy of in-range ``codes`` with ``-1`` in every block slot the depths switch off.
+
+        Full codes (every gene >= 0, as random draws give) become valid codes of
+        this space; the search operators use this.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> full = np.zeros((1, space.n_genes), dtype=np.int16)  # depth 2 everywhere
+        >>> int((space.mask_codes(full) == -1).sum())  # ks and e of 10 switched-off slots
+        20
+        """
+        arr = _as_array(codes)
+        if arr.ndim != 2 or arr.shape[1] != self.n_genes or not np.issubdtype(arr.dtype, np.integer):
+            raise ArchValueError(
+                f"codes must be an integer matrix of shape (n_archs, {self.n_genes}) for space "
+                f"{self.name!r}, got {arr.dtype} {arr.shape}"
+            )
+        if len(arr) and ((arr < -1) | (arr >= self.n_choices[None, :])).any():
+            raise ArchValueError(f"codes out of range for space {self.name!r}")
+        out = np.array(arr, dtype=CODE_DTYPE)
+        out[:, self._non_slot_columns] = np.maximum(out[:, self._non_slot_columns], 0)
+        self._mask_inactive(out)
+        return Codes(out, self)
+
     def _mask_inactive(self, codes: np.ndarray) -> None:
+        if len(codes) > _CHUNK:  # row blocks: the masks are (rows x slots) temporaries
+            for start in range(0, len(codes), _CHUNK):
+                self._mask_inactive(codes[start:start + _CHUNK])
+            return
         inactive = np.zeros((len(codes), self.n_slots + 1), dtype=bool)  # last: not a slot
         inactive[:, :-1] = ~self.active_mask(codes)
         np.putmask(codes, inactive[:, self._column_slot], -1)
 
     def check_codes(self, codes: Any) -> np.ndarray:
-        """Validate a code matrix (shape, range, inactive marks) and return it as int16."""
-        arr = np.asarray(codes)
+        """Validate a code matrix (shape, range, inactive marks) and return it as int16.
+
+        :class:`Codes` of another space are translated (see :meth:`as_codes`).
+
+        Raises
+        ------
+        ArchTypeError
+            The codes are not integers (floats, bools, strings).
+        ArchValueError
+            Wrong width, a code out of range, or slots that disagree with the depths.
+        SpaceMismatchError
+            :class:`Codes` of a space this one cannot decode exactly.
+        """
+        source = getattr(codes, "space", None)
+        if source is not None and source is not self and isinstance(codes, Codes):
+            if source != self:
+                return np.asarray(self.translate_codes(codes, source))
+        arr = np.asarray(codes) if isinstance(codes, np.ndarray) else _as_array(codes)
+        if arr.dtype == object or not np.issubdtype(arr.dtype, np.integer):
+            raise ArchTypeError(
+                f"codes must be an integer matrix (one row per arch, {self.n_genes} columns "
+                f"for space {self.name!r}), got dtype {arr.dtype}"
+            )
         if arr.ndim != 2 or arr.shape[1] != self.n_genes:
             raise ArchValueError(
                 f"codes must have shape (n_archs, {self.n_genes}) for space {self.name!r}, "
                 f"got {arr.shape}"
             )
-        if not np.issubdtype(arr.dtype, np.integer):
-            raise ArchTypeError(f"codes must be integers, got dtype {arr.dtype}")
         if len(arr) and (
             arr.min(axis=0).min() < -1 or (arr.max(axis=0) >= self.n_choices).any()
         ):
@@ -447,10 +602,11 @@ class SearchSpace:
         >>> bool((space.to_codes(space.from_codes(codes)) == codes).all())
         True
         """
-        codes = np.asarray(codes)
-        if codes.ndim == 1:
+        if not isinstance(codes, np.ndarray):
+            codes = _as_array(codes)
+        if codes.ndim == 1:  # one row
             codes = codes[None, :]
-        codes = codes.astype(np.intp)
+        codes = self.check_codes(codes).astype(np.intp)
         filled = np.where(codes < 0, 0, codes)
         per_key = {}
         for key, cols in self.key_columns.items():
@@ -469,14 +625,21 @@ class SearchSpace:
 
     # -------------------------------------------------------------- sampling
     def _full_random(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return (rng.random((n, self.n_genes)) * self.n_choices[None, :]).astype(CODE_DTYPE)
+        # drawn in row blocks (same stream as one draw) to keep float64 temporaries small
+        out = np.empty((n, self.n_genes), dtype=CODE_DTYPE)
+        for start in range(0, n, _CHUNK):
+            block = rng.random((min(_CHUNK, n - start), self.n_genes))
+            block *= self.n_choices[None, :]
+            out[start:start + len(block)] = block
+        return out
 
     def sample_codes(self, n: int, random_state: Any = None) -> np.ndarray:
         """Sample ``n`` archs uniformly per gene (as OFA does) and return codes."""
+        n = check_int("n", n, low=0)
         rng = np.random.default_rng(random_state)
-        codes = self._full_random(int(n), rng)
+        codes = self._full_random(n, rng)
         self._mask_inactive(codes)
-        return codes
+        return Codes(codes, self)
 
     def sample(self, n: int, random_state: Any = None) -> list[dict]:
         """Sample ``n`` arch dicts.
@@ -502,12 +665,13 @@ class SearchSpace:
 
         Block slots that a mutated depth switches on get random values.
         """
+        mutate_prob = check_real("mutate_prob", mutate_prob, low=0, high=1)
         rng = np.random.default_rng(random_state)
         full = self._fill_inactive(self.check_codes(codes), rng)
         flip = rng.random(full.shape) < mutate_prob
         full = np.where(flip, self._full_random(len(full), rng), full).astype(CODE_DTYPE)
         self._mask_inactive(full)
-        return full
+        return Codes(full, self)
 
     def crossover_codes(self, codes_a: Any, codes_b: Any, random_state: Any = None) -> np.ndarray:
         """Uniform crossover: each gene from either parent with equal probability."""
@@ -518,7 +682,7 @@ class SearchSpace:
             raise ArchValueError(f"parents must have the same shape, got {a.shape} and {b.shape}")
         child = np.where(rng.random(a.shape) < 0.5, a, b).astype(CODE_DTYPE)
         self._mask_inactive(child)
-        return child
+        return Codes(child, self)
 
     def mutate(self, archs: Any, mutate_prob: float = 0.1, random_state: Any = None) -> list[dict]:
         """Mutate arch dicts (see :meth:`mutate_codes`)."""

@@ -6,10 +6,12 @@ from typing import Any, Sequence
 
 from ._base import Gene, SearchSpace, Unit
 from ._blocks import Block, make_divisible
+from .._checks import check_choice_list, check_int, check_name, check_options, check_real
 
 __all__ = ["MobileNetSpace"]
 
 _FAMILIES = ("mbv3", "proxyless")
+_ACTS = ("relu", "relu6", "h_swish")
 
 
 def _conv_config(cin, cout, k, stride, act, use_bn=True, bias=False):
@@ -97,29 +99,26 @@ class MobileNetSpace(SearchSpace):
     ):
         if family not in _FAMILIES:
             raise ValueError(f"family = {family!r} is not allowed; allowed values: {list(_FAMILIES)}")
-        for label, seq in (
-            ("ks_list", ks_list),
-            ("expand_ratio_list", expand_ratio_list),
-            ("depth_list", depth_list),
-            ("image_sizes", image_sizes),
-        ):
-            if len(seq) == 0 or len(set(seq)) != len(seq):
-                raise ValueError(f"{label} must be a non-empty list of distinct values, got {seq!r}")
-        self.family = family
-        self.width_mult = float(width_mult)
-        self.ks_list = tuple(sorted(int(k) for k in ks_list))
-        self.expand_ratio_list = tuple(sorted(int(e) for e in expand_ratio_list))
-        self.depth_list = tuple(sorted(int(d) for d in depth_list))
-        self.n_classes = int(n_classes)
-        self.dropout_rate = float(dropout_rate)
+        check_name(name)
         mbv3 = family == "mbv3"
+        self.family = family
+        self.width_mult = check_real("width_mult", width_mult, low=0, low_open=True)
+        self.ks_list = tuple(sorted(check_choice_list("ks_list", ks_list, low=1, odd=True)))
+        self.expand_ratio_list = tuple(
+            sorted(check_choice_list("expand_ratio_list", expand_ratio_list, low=1))
+        )
+        self.depth_list = tuple(sorted(check_choice_list("depth_list", depth_list, low=1)))
+        self.n_classes = check_int("n_classes", n_classes, low=1)
+        self.dropout_rate = check_real("dropout_rate", dropout_rate, low=0, high=1, high_open=True)
         if base_stage_width is None:
             base_stage_width = (
                 [16, 16, 24, 40, 80, 112, 160, 960, 1280]
                 if mbv3
                 else [32, 16, 24, 40, 80, 96, 192, 320, 1280]
             )
-        self.base_stage_width = tuple(int(w) for w in base_stage_width)
+        self.base_stage_width = check_choice_list(
+            "base_stage_width", base_stage_width, low=1, length=9, distinct=False
+        )
         if stride_stages is None:
             stride_stages = [1, 2, 2, 2, 1, 2] if mbv3 else [2, 2, 2, 1, 2, 1]
         if act_stages is None:
@@ -130,10 +129,12 @@ class MobileNetSpace(SearchSpace):
             )
         if se_stages is None:
             se_stages = [False, False, True, False, True, True] if mbv3 else [False] * 6
-        self.stride_stages = tuple(int(s) for s in stride_stages)
-        self.act_stages = tuple(act_stages)
-        self.se_stages = tuple(bool(s) for s in se_stages)
-        self.image_size_list = tuple(sorted(int(r) for r in image_sizes))
+        self.stride_stages = check_options("stride_stages", stride_stages, (1, 2), length=6)
+        self.act_stages = check_options("act_stages", act_stages, _ACTS, length=6)
+        self.se_stages = check_options("se_stages", se_stages, (False, True), length=6)
+        self.image_size_list = tuple(
+            sorted(check_choice_list("image_sizes", image_sizes, low=1))
+        )
         self.bn_eps = 1e-5 if mbv3 else 1e-3
         self._setup_widths()
         self.name = name or self._default_name()
@@ -467,7 +468,7 @@ class MobileNetSpace(SearchSpace):
                 f"blocks[{pos}] outputs {convs[pos]['out_channels']} channels, which no stage of "
                 f"this space has (stage widths {self.stage_widths})"
             )
-        arch = {"ks": ks, "e": es, "d": depth, "image_size": int(image_size)}
+        arch = {"ks": ks, "e": es, "d": depth, "image_size": check_int("image_size", image_size, low=1)}
         try:
             return self.validate(arch, where="net.config arch")
         except (ValueError, TypeError) as exc:

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 from ._base import Gene, SearchSpace, Unit
 from ._blocks import Block, make_divisible
+from .._checks import check_choice_list, check_int, check_name
 
 __all__ = ["ResNetSpace"]
 
@@ -61,13 +62,22 @@ class ResNetSpace(SearchSpace):
         n_classes: int = 1000,
         name: str | None = None,
     ):
-        self.depth_list = tuple(sorted(int(d) for d in depth_list))
-        self.expand_ratio_list = tuple(sorted(float(e) for e in expand_ratio_list))
-        self.width_mult_list = tuple(float(w) for w in width_mult_list)
-        self.image_size_list = tuple(sorted(int(r) for r in image_sizes))
-        self.base_depth_list = tuple(int(b) for b in base_depth_list)
-        self.stage_width_list = tuple(int(w) for w in stage_width_list)
-        self.n_classes = int(n_classes)
+        check_name(name)
+        self.depth_list = tuple(sorted(check_choice_list("depth_list", depth_list, low=0)))
+        self.expand_ratio_list = tuple(sorted(check_choice_list(
+            "expand_ratio_list", expand_ratio_list, kind="real", low=0, low_open=True
+        )))
+        self.width_mult_list = check_choice_list(
+            "width_mult_list", width_mult_list, kind="real", low=0, low_open=True
+        )
+        self.image_size_list = tuple(sorted(check_choice_list("image_sizes", image_sizes, low=1)))
+        self.base_depth_list = check_choice_list(
+            "base_depth_list", base_depth_list, low=1, distinct=False
+        )
+        self.stage_width_list = check_choice_list(
+            "stage_width_list", stage_width_list, low=1, distinct=False
+        )
+        self.n_classes = check_int("n_classes", n_classes, low=1)
         self.name = name or "ofa_resnet50"
         self.bn_eps = 1e-5
         if len(self.base_depth_list) != len(self.stage_width_list):
@@ -333,7 +343,7 @@ class ResNetSpace(SearchSpace):
             slot += base + max_d
         if pos != len(blocks):
             raise self._not_in_space(f"blocks[{pos}] is left over after the last stage")
-        arch = {"d": d, "e": e, "w": w, "image_size": int(image_size)}
+        arch = {"d": d, "e": e, "w": w, "image_size": check_int("image_size", image_size, low=1)}
         try:
             return self.validate(arch, where="net.config arch")
         except (ValueError, TypeError) as exc:
