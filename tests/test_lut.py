@@ -81,11 +81,11 @@ def test_isolated_profiling_records_allocator_settings(tiny):
 
 
 def test_bad_parameters_are_named(tiny):
-    with pytest.raises(ValueError, match=r"statistic = 'max' is not allowed; allowed values"):
+    with pytest.raises(ValueError, match=r"'statistic' parameter of LatencyTable must be a str among .*'max'"):
         LatencyTable(tiny, statistic="max").fit()
-    with pytest.raises(ValueError, match=r"device = 'tpu'"):
+    with pytest.raises(ValueError, match=r"device = 'tpu' is not allowed; allowed values: 'cpu', 'cuda'"):
         LatencyTable(tiny, device="tpu").fit()
-    with pytest.raises(ValueError, match="repeats"):
+    with pytest.raises(ValueError, match=r"'repeats' parameter of LatencyTable must be an int in the range \[1,"):
         LatencyTable(tiny, repeats=0).fit()
 
 
@@ -173,7 +173,7 @@ def test_calibration_cross_validation_and_grid_search(tiny, tiny_table):
     est = LatencyTable(tiny, table=tiny_table.lut_, calibration="linear")
     scores = cross_val_score(est, archs, y, cv=3, scoring="neg_mean_absolute_percentage_error")
     assert scores.mean() > -1e-6
-    grid = GridSearchCV(LatencyTable(tiny, table=tiny_table.lut_), {"calibration": [None, "linear", "per_type"]},
+    grid = GridSearchCV(LatencyTable(tiny, table=tiny_table.lut_), {"calibration": ["linear", "per_type"]},
                         cv=3, scoring="neg_mean_absolute_percentage_error").fit(archs, y)
     assert grid.best_params_["calibration"] in ("linear", "per_type")
     with pytest.raises(ValueError, match="needs X"):
@@ -196,7 +196,11 @@ def test_note10_parity_on_every_record(note10, parity):
 
 def test_note10_specialized_nets(ofa_reference, parity, specialized_nets):
     spec = parity("specialized")
-    w10 = LatencyTable.from_ofa_yaml(ofa_reference / "note10_lut", space="ofa_mbv3_w1.0")
+    # the Note10 tables are for w1.2: loaded for w1.0 they fit no block at all, which is an error
+    with pytest.raises(ValueError, match=r"160_lookup_table.yaml: none of its 96 entries .* is a block of "
+                                         r"space 'ofa_mbv3_w1.0' at image size 160"):
+        LatencyTable.from_ofa_yaml(ofa_reference / "note10_lut", space="ofa_mbv3_w1.0")
+    note10_entries = load_ofa_lut(ofa_reference / "note10_lut")
     w12 = get_space("ofa_mbv3_w1.2", image_sizes=[160, 176, 192, 208, 224])
     w10_space = get_space("ofa_mbv3_w1.0", image_sizes=[160, 176, 192, 208, 224])
     note10 = LatencyTable.from_ofa_yaml(ofa_reference / "note10_lut", space=w12)
@@ -208,9 +212,8 @@ def test_note10_specialized_nets(ofa_reference, parity, specialized_nets):
             checked += 1
         if "note10_lut_missing_key" in spec[name]:
             arch = w10_space.from_net_config(cfg, r)
-            with pytest.raises(MissingBlockError) as info:
-                w10.predict([arch])
-            assert spec[name]["note10_lut_missing_key"].strip("'") in info.value.missing_keys
+            key = spec[name]["note10_lut_missing_key"].strip("'")
+            assert key in {b.key for b in w10_space.blocks(arch)} and key not in note10_entries[r]
             missing += 1
     assert checked >= 2 and missing >= 5
     cfg30 = [c for n, c, _ in specialized_nets if n.startswith("note10_lat-30ms")][0]

@@ -10,6 +10,7 @@ start of the measuring process, for blocks and validation networks alike.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Iterator
 
@@ -26,13 +27,38 @@ def _macs(block: Block) -> int | None:
     return int(block_macs(block))
 
 
+def _checked(result: dict, what: str) -> dict:
+    """``result`` when its latencies are finite numbers of ms >= 0, else ``ValueError``."""
+    for field in ("median", "mean", "std", "iqr", "min"):
+        v = result[field]
+        if not (isinstance(v, float) and math.isfinite(v) and v >= 0):
+            raise ValueError(f"measuring {what} gave {field} = {v!r}, not a finite latency >= 0 ms")
+    return result
+
+
 def profile_items(job: dict) -> Iterator[dict]:
     """Measure every item of ``job`` and yield one result dict per item.
 
-    ``job`` has ``settings`` (measure_latency keyword arguments) and either
-    ``blocks`` (Block dicts) or ``nets`` (``[net_config, image_size]`` pairs).
+    Parameters
+    ----------
+    job : dict
+        ``settings`` (:func:`~sklearn_ofa.efficiency.measure_latency` keyword
+        arguments, checked by it) and ``blocks`` (Block dicts) and/or ``nets``
+        (``[net_config, image_size]`` pairs).
+
+    Yields
+    ------
+    dict
+        ``median``, ``mean``, ``std``, ``iqr``, ``min`` (ms, finite and >= 0),
+        ``count`` (and ``key``, ``macs`` for a block).
     """
     import torch
+
+    if not isinstance(job, dict):
+        raise TypeError(f"job must be a dict, got {type(job).__name__}")
+    unknown = sorted(set(job) - {"settings", "blocks", "nets"})
+    if unknown:
+        raise ValueError(f"job has unknown field(s) {unknown}; allowed: ['settings', 'blocks', 'nets']")
 
     from ..nets import build_block, build_net
     from .latency import measure_latency
@@ -45,7 +71,7 @@ def profile_items(job: dict) -> Iterator[dict]:
         module = build_block(blk)
         h, w, c = blk.in_shape
         res = measure_latency(module, (c, h, w), batch_size=batch_size, **settings)
-        yield {
+        yield _checked({
             "key": blk.key,
             "median": res.median_ms,
             "mean": res.mean_ms,
@@ -54,12 +80,13 @@ def profile_items(job: dict) -> Iterator[dict]:
             "min": res.min_ms,
             "count": res.count,
             "macs": _macs(blk),
-        }
+        }, f"block {blk.key!r}")
     for cfg, image_size in job.get("nets", []):
         net = build_net(cfg)
         res = measure_latency(net, (3, image_size, image_size), batch_size=batch_size, **settings)
-        yield {"median": res.median_ms, "mean": res.mean_ms, "std": res.std_ms,
-               "iqr": res.iqr_ms, "min": res.min_ms, "count": res.count}
+        yield _checked({"median": res.median_ms, "mean": res.mean_ms, "std": res.std_ms,
+                        "iqr": res.iqr_ms, "min": res.min_ms, "count": res.count},
+                       f"a subnet at image size {image_size}")
 
 
 def main() -> None:

@@ -29,6 +29,8 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from .latency import _check_bool, check_module
+
 __all__ = ["count_flops", "count_parameters", "FlopsResult", "ModuleCount", "CONVENTIONS"]
 
 CONVENTIONS = ("full", "ofa")
@@ -321,12 +323,25 @@ class _Counter(TorchDispatchMode):
         return out
 
 
+def check_convention(convention: Any) -> None:
+    """Raise ``ValueError`` unless ``convention`` is one of :data:`CONVENTIONS`."""
+    if not isinstance(convention, str) or convention not in CONVENTIONS:
+        raise ValueError(f"convention = {convention!r} is not allowed; allowed values: {list(CONVENTIONS)}")
+
+
 def _make_inputs(model: nn.Module, input_shape: Any, batch_size: int) -> tuple[tuple, int, tuple]:
     if isinstance(input_shape, torch.Tensor):
+        if input_shape.dim() == 0 or input_shape.shape[0] == 0:
+            raise ValueError(
+                f"input_shape: an input tensor needs a batch dimension of size >= 1, got shape "
+                f"{tuple(input_shape.shape)}"
+            )
         return (input_shape,), int(input_shape.shape[0]), tuple(input_shape.shape[1:])
     if isinstance(input_shape, (tuple, list)) and input_shape and all(
         isinstance(t, torch.Tensor) for t in input_shape
     ):
+        if input_shape[0].dim() == 0:
+            raise ValueError("input_shape: the first input tensor must have a batch dimension, got a scalar")
         b = int(input_shape[0].shape[0])
         return tuple(input_shape), b, tuple(input_shape[0].shape[1:])
     if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
@@ -400,6 +415,15 @@ def count_flops(
         ``macs`` and ``flops`` (``flops`` counts a MAC as two FLOPs), a
         per-module breakdown (``print(result.table())``) and per-operator totals.
 
+    Raises
+    ------
+    TypeError
+        ``model`` is not a module, or ``per_sample`` not a bool.
+    ValueError
+        An unknown ``convention``, an ``input_shape`` that is not a shape (or
+        tensors), a ``batch_size`` that is not an int >= 1 (bools and floats
+        refused); each message names the argument, its value and what is allowed.
+
     Examples
     --------
     >>> from torch import nn
@@ -413,10 +437,9 @@ def count_flops(
     >>> count_flops(net, (3, 16, 16), convention="ofa").macs
     75776
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if convention not in CONVENTIONS:
-        raise ValueError(f"convention = {convention!r} is not allowed; allowed values: {list(CONVENTIONS)}")
+    check_module(model)
+    check_convention(convention)
+    _check_bool("per_sample", per_sample)
     inputs, batch, sample_shape = _make_inputs(model, input_shape, batch_size)
     names: dict[int, str] = {}
     modules: dict[int, nn.Module] = {}
@@ -569,6 +592,6 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     >>> count_parameters(lin, trainable_only=True)
     50
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_module(model)
+    _check_bool("trainable_only", trainable_only)
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only))

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._checks import check_predictions, zero_samples_error
+from .._versioning import VersionStampMixin
 from ..spaces import Block, SearchSpace, get_space, make_divisible
 
 __all__ = ["block_macs", "FLOPsModel", "UNITS"]
@@ -35,6 +37,8 @@ def block_macs(block: Block) -> int:
     8128512
     """
     b = block
+    if not isinstance(block, Block):
+        raise TypeError(f"block must be a sklearn_ofa.spaces.Block, got {type(block).__name__}")
     if b.op in ("conv", "residual_conv"):
         return _conv(b.out_shape[0], b.in_channels, b.out_channels, b.kernel_size)
     if b.op == "mbconv":
@@ -63,7 +67,7 @@ def block_macs(block: Block) -> int:
     return 0
 
 
-class FLOPsModel(RegressorMixin, BaseEstimator):
+class FLOPsModel(VersionStampMixin, RegressorMixin, BaseEstimator):
     """Analytic MACs of subnets of a search space, in OFA's convention (conv + linear).
 
     ``predict`` returns **multiply-accumulates** (what OFA calls "FLOPs"), in
@@ -82,9 +86,15 @@ class FLOPsModel(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     space : str or SearchSpace, default="ofa_mbv3_w1.2"
+        A space name (:func:`~sklearn_ofa.spaces.list_spaces`), a
+        :class:`~sklearn_ofa.spaces.SearchSpace`, or a MobileNet space config dict.
     unit : {"M", "1", "K", "G"}, default="M"
         Scale of ``predict``: millions (``"M"``, like OFA's
         ``count_flops_given_config``), plain MACs (``"1"``), thousands or billions.
+
+    Parameters are checked by ``fit`` (scikit-learn's ``_parameter_constraints``):
+    a bad one raises :class:`~sklearn.utils._param_validation.InvalidParameterError`
+    (a ``ValueError`` and a ``TypeError``) naming it, its value and what is allowed.
 
     Attributes
     ----------
@@ -121,11 +131,27 @@ class FLOPsModel(RegressorMixin, BaseEstimator):
         self.space = space
         self.unit = unit
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any = None, y: Any = None) -> "FLOPsModel":
-        """Build the MACs table (``X`` and ``y`` are ignored)."""
-        if self.unit not in UNITS:
-            raise ValueError(f"unit = {self.unit!r} is not allowed; allowed values: {list(UNITS)}")
+        """Build the MACs table.
+
+        Parameters
+        ----------
+        X : list of arch dicts, DataFrame or code matrix, optional
+            Not used for the table (it covers every block of the space), but
+            checked when given: archs of the space, at least one.
+        y : ignored
+            Present for the scikit-learn API (e.g. ``cross_val_score``).
+
+        Returns
+        -------
+        self
+        """
         space = get_space(self.space)
+        if X is not None:
+            codes = space.as_codes(X)
+            if len(codes) == 0:
+                raise zero_samples_error(codes, self)
         table = np.zeros(space.unit_table_size(), dtype=np.float64)
         for flat, _, blk in space.unit_entries():
             if blk is not None:
@@ -135,22 +161,47 @@ class FLOPsModel(RegressorMixin, BaseEstimator):
         return self
 
     def predict_macs(self, X: Any) -> np.ndarray:
-        """Plain multiply-accumulates per arch (float64, exact below 2**53)."""
+        """Plain multiply-accumulates per arch (float64, exact below 2**53).
+
+        Parameters
+        ----------
+        X : list of arch dicts, one dict, DataFrame or code matrix
+
+        Returns
+        -------
+        ndarray of shape (n_archs,)
+            Finite and >= 0 (an empty ``X`` gives an empty array).
+        """
         check_is_fitted(self, "macs_table_")
         codes = self.space_.as_codes(X)
-        return self.macs_table_[self.space_.unit_index(codes)].sum(1)
+        if not len(codes):
+            return np.zeros(0, dtype=np.float64)
+        macs = self.macs_table_[self.space_.unit_index(codes)].sum(1)
+        return check_predictions(macs, "FLOPsModel: the MACs")
 
     def predict_flops(self, X: Any) -> np.ndarray:
         """Floating-point operations per arch (plain, not scaled), one MAC being two FLOPs."""
         return 2.0 * self.predict_macs(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        """MACs per arch in ``unit`` (millions by default)."""
+        """MACs per arch in ``unit`` (millions by default).
+
+        Parameters
+        ----------
+        X : list of arch dicts, one dict, DataFrame or code matrix
+
+        Returns
+        -------
+        ndarray of shape (n_archs,)
+            Finite and >= 0 (an empty ``X`` gives an empty array).
+        """
         macs = self.predict_macs(X)
         return macs / UNITS[self.unit] if self.unit != "1" else macs
 
     def get_efficiency(self, arch: dict) -> float:
         """OFA-style facade: MACs of one arch dict, in ``unit``."""
+        if not isinstance(arch, dict):
+            raise TypeError(f"arch must be one arch dict, got {type(arch).__name__}")
         return float(self.predict([arch])[0])
 
     def __sklearn_tags__(self):

@@ -8,10 +8,21 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from .flops import _human, count_flops, count_parameters
-from .latency import LatencyResult, measure_latency
+from .flops import _human, check_convention, count_flops, count_parameters
+from .latency import (
+    LatencyResult,
+    _check_bool,
+    _check_device,
+    _check_int,
+    _check_seconds,
+    check_module,
+    measure_latency,
+)
 
 __all__ = ["NetInfo", "get_net_info"]
+
+#: Keyword arguments of :func:`get_net_info` passed on to :func:`measure_latency`.
+LATENCY_KWARGS = ("warmup", "repeats", "min_run_time", "num_threads", "fold_bn")
 
 
 @dataclass
@@ -107,6 +118,16 @@ def get_net_info(
     NetInfo
         Printable; ``to_dict()`` for JSON.
 
+    Raises
+    ------
+    TypeError
+        ``model`` is not a module, ``latency_devices`` is not a sequence of
+        devices, or an unknown keyword argument.
+    ValueError
+        A bad ``convention``, ``input_shape``, ``batch_size``, device or
+        latency keyword (see :func:`count_flops` and :func:`measure_latency`),
+        checked before anything is counted or timed.
+
     Examples
     --------
     >>> from torch import nn
@@ -117,8 +138,31 @@ def get_net_info(
     >>> sorted(info.latency)
     ['cpu']
     """
+    check_module(model)
+    check_convention(convention)
+    _check_int("batch_size", batch_size, 1)
+    unknown = sorted(set(latency_kwargs) - set(LATENCY_KWARGS))
+    if unknown:
+        raise TypeError(
+            f"get_net_info got unexpected keyword argument(s) {unknown}; allowed: {list(LATENCY_KWARGS)}"
+        )
     if isinstance(latency_devices, (str, torch.device)):
         latency_devices = (latency_devices,)
+    if not isinstance(latency_devices, (list, tuple)):
+        raise TypeError(
+            f"latency_devices = {latency_devices!r} is not allowed; allowed values: a device "
+            "('cpu', 'cuda', 'cuda:N') or a list of them (empty: no timing)"
+        )
+    for dev in latency_devices:
+        _check_device(dev)
+    if "warmup" in latency_kwargs:
+        _check_int("warmup", latency_kwargs["warmup"], 0)
+    if "repeats" in latency_kwargs:
+        _check_int("repeats", latency_kwargs["repeats"], 1)
+    if latency_kwargs.get("num_threads") is not None:
+        _check_int("num_threads", latency_kwargs["num_threads"], 1, "an int >= 1 or None")
+    _check_seconds("min_run_time", latency_kwargs.get("min_run_time"))
+    _check_bool("fold_bn", latency_kwargs.get("fold_bn", False))
     flops = count_flops(model, input_shape, convention=convention)
     latency: dict[str, LatencyResult] = {}
     for dev in latency_devices:

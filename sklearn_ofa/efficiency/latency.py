@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 import os
 import time
 from dataclasses import dataclass, field
@@ -111,6 +113,7 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     """
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+    check_module(model)
     folded = copy.deepcopy(model).eval()
     for parent in folded.modules():
         names = list(parent._modules.keys())
@@ -139,13 +142,40 @@ def _input(model: nn.Module, input_shape: Any, batch_size: int, device: torch.de
     return torch.randn((int(batch_size),) + shape, device=device, dtype=dtype)
 
 
+def check_module(model: Any, name: str = "model") -> None:
+    """Raise ``TypeError`` unless ``model`` is a ``torch.nn.Module``."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
+
+
 def _check_int(name: str, value: Any, low: int, allowed: str | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+    """An int (not a bool, not a float) ``>= low``, else ``ValueError`` naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"{name} = {value!r} is not allowed; allowed values: {allowed or f'an int >= {low}'}")
+
+
+def _check_bool(name: str, value: Any) -> None:
+    """A bool (Python or numpy), else ``TypeError`` naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} = {value!r} is not allowed; allowed values: True or False")
+
+
+def _check_seconds(name: str, value: Any) -> None:
+    """A finite number of seconds >= 0 or None."""
+    if value is None:
+        return
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not (
+        math.isfinite(value) and value >= 0
+    ):
+        raise ValueError(
+            f"{name} = {value!r} is not allowed; allowed values: a finite number of seconds >= 0 or None"
+        )
 
 
 def _check_device(device: Any) -> torch.device:
     allowed = "'cpu', 'cuda', 'cuda:N'"
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device = {device!r} is not allowed; allowed values: {allowed} (a str or torch.device)")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
@@ -210,6 +240,17 @@ def measure_latency(
     Returns
     -------
     LatencyResult
+        Every sample is a finite time >= 0 (ms).
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not a module, or ``fold_bn`` not a bool.
+    ValueError
+        A bad argument (named with its value and what is allowed): an
+        ``input_shape`` that is not a shape, counts that are not ints
+        (bools and floats included), a ``min_run_time`` that is not a finite
+        number of seconds >= 0, an unknown or unavailable device.
 
     Examples
     --------
@@ -218,19 +259,14 @@ def measure_latency(
     >>> res.count
     5
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_module(model)
     _check_int("repeats", repeats, 1)
     _check_int("warmup", warmup, 0)
     _check_int("batch_size", batch_size, 1)
     if num_threads is not None:
         _check_int("num_threads", num_threads, 1, "an int >= 1 or None")
-    if min_run_time is not None and (
-        isinstance(min_run_time, bool) or not isinstance(min_run_time, (int, float)) or not min_run_time >= 0
-    ):
-        raise ValueError(
-            f"min_run_time = {min_run_time!r} is not allowed; allowed values: a number of seconds >= 0 or None"
-        )
+    _check_seconds("min_run_time", min_run_time)
+    _check_bool("fold_bn", fold_bn)
     dev = _check_device(device)
     net = fold_batchnorm(model) if fold_bn else copy.deepcopy(model)
     net = net.to(dev).eval()
@@ -268,6 +304,9 @@ def measure_latency(
                     break
     finally:
         torch.set_num_threads(old_threads)
+    samples_arr = np.asarray(samples, dtype=np.float64)
+    if not (np.isfinite(samples_arr).all() and (samples_arr >= 0).all()):
+        raise RuntimeError(f"the timer returned impossible times (ms): {samples_arr[:10].tolist()}")
     settings = {
         "device": str(dev),
         "batch_size": int(x.shape[0]),
@@ -280,4 +319,4 @@ def measure_latency(
         "allocator": allocator_settings(),
         "torch": torch.__version__,
     }
-    return LatencyResult(np.asarray(samples, dtype=np.float64), settings)
+    return LatencyResult(samples_arr, settings)

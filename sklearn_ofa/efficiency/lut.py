@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-import copy
 import json
+import numbers
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.linear_model import LinearRegression
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted
 
+from .._versioning import VersionStampMixin
 from ..exceptions import MissingBlockError
 from ..spaces import Block, SearchSpace, get_space
+from .._checks import check_predictions, zero_samples_error
+from .._constraints import int_interval, real_interval
+from .ofa_yaml import check_latency_stats
 
 __all__ = ["LatencyTable", "MALLOC_ENV"]
 
@@ -24,12 +30,12 @@ __all__ = ["LatencyTable", "MALLOC_ENV"]
 #: between forward passes (see the latency user guide).
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "4294967296", "MALLOC_TRIM_THRESHOLD_": "4294967296"}
 
-_CALIBRATIONS = (None, "linear", "per_type")
+_DEVICE_RE = re.compile(r"cpu|cuda(:\d+)?")
 _SETTING_FIELDS = ("device", "batch_size", "num_threads", "warmup", "repeats", "min_run_time",
                    "fold_bn", "isolate")
 
 
-class LatencyTable(RegressorMixin, BaseEstimator):
+class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
     """Latency lookup table over a search space: ``predict`` sums per-block latencies.
 
     ``fit`` enumerates every distinct block the space needs at the chosen
@@ -39,6 +45,16 @@ class LatencyTable(RegressorMixin, BaseEstimator):
     ``predict`` is one gather and one sum over a batch of architectures.
     When ``y`` (measured end-to-end latencies of the archs in ``X``) is given,
     ``fit`` also learns a correction on top of the block sum.
+
+    No number enters or leaves silently: every latency of the table (OFA
+    YAML files, ``table=``, the journal, fresh measurements) must be a finite
+    number of milliseconds >= 0, calibration targets finite and > 0, and
+    ``predict`` returns finite latencies >= 0 or raises ``ValueError``.
+    Parameters are checked by ``fit`` with scikit-learn's
+    ``_parameter_constraints`` (an
+    :class:`~sklearn.utils._param_validation.InvalidParameterError`, both a
+    ``ValueError`` and a ``TypeError``, names the parameter, its value and
+    what is allowed).
 
     Parameters
     ----------
@@ -66,10 +82,14 @@ class LatencyTable(RegressorMixin, BaseEstimator):
         Correction fitted when ``y`` is given: ``"linear"`` is ``a * sum + b``,
         ``"per_type"`` one non-negative weight per block type (first conv,
         MBConv, head layers...) plus an intercept; a scikit-learn regressor is
-        fitted on ``[block sum, per-type sums]``.
+        fitted on ``[block sum, per-type sums]``. A calibration needs at least
+        two distinct archs whose targets (and block sums) vary; ``y`` without a
+        calibration is an error (it would be ignored).
     table : dict or LatencyTable, optional
         Measurements to reuse instead of profiling: ``{image_size: {key:
         {"median"/"mean": ms, ...}}}``, e.g. the ``lut_`` of a fitted table.
+        Every entry must hold the chosen ``statistic``, as a finite number of
+        ms >= 0, and the table must contain blocks of the space.
         Cross-validating a calibration then refits only the correction. (Pass
         ``lut_`` rather than the fitted table itself when the estimator will be
         cloned: scikit-learn's ``clone`` unfits estimator parameters.)
@@ -105,6 +125,25 @@ class LatencyTable(RegressorMixin, BaseEstimator):
     >>> lut.predict(tiny.sample(2, random_state=0)).shape
     (2,)
     """
+
+    _parameter_constraints: dict = {
+        "space": [str, SearchSpace, dict],
+        "device": [str],
+        "batch_size": [int_interval(1)],
+        "image_sizes": ["array-like", None],
+        "num_threads": [int_interval(1)],
+        "warmup": [int_interval(0)],
+        "repeats": [int_interval(1)],
+        "min_run_time": [real_interval(0), None],
+        "fold_bn": ["boolean"],
+        "isolate": ["boolean"],
+        "statistic": [StrOptions({"median", "mean"})],
+        "calibration": [StrOptions({"linear", "per_type"}), HasMethods(["fit", "predict"]), None],
+        "table": [dict, None],  # and LatencyTable, added below the class
+        "cache_path": [str, os.PathLike, None],
+        "on_missing": [StrOptions({"raise", "profile"})],
+        "verbose": ["verbose"],
+    }
 
     def __init__(
         self,
@@ -145,29 +184,26 @@ class LatencyTable(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------ parameters
     def _check_params(self) -> None:
-        def bad(name, allowed):
-            raise ValueError(f"{name} = {getattr(self, name)!r} is not allowed; allowed values: {allowed}")
-
-        if self.statistic not in ("median", "mean"):
-            bad("statistic", "['median', 'mean']")
-        if self.on_missing not in ("raise", "profile"):
-            bad("on_missing", "['raise', 'profile']")
-        if not (self.calibration in _CALIBRATIONS or hasattr(self.calibration, "fit")):
-            bad("calibration", "None, 'linear', 'per_type' or a regressor")
-        for name in ("batch_size", "repeats", "num_threads"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                bad(name, "an int >= 1")
-        if not isinstance(self.warmup, (int, np.integer)) or self.warmup < 0:
-            bad("warmup", "an int >= 0")
-        dev = str(self.device)
-        if not (dev == "cpu" or dev == "cuda" or dev.startswith("cuda:")):
-            bad("device", "'cpu', 'cuda', 'cuda:N'")
+        """The checks ``_parameter_constraints`` cannot express (run after them)."""
+        if not _DEVICE_RE.fullmatch(self.device):
+            raise ValueError(
+                f"device = {self.device!r} is not allowed; allowed values: 'cpu', 'cuda', 'cuda:N'"
+            )
+        if self.image_sizes is not None:
+            sizes = list(self.image_sizes)
+            bad = [r for r in sizes if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Integral)
+                   or r < 1]
+            if not sizes or bad:
+                raise ValueError(
+                    f"image_sizes = {self.image_sizes!r} is not allowed"
+                    f"{f' (bad value {bad[0]!r})' if bad else ''}; allowed values: a non-empty list "
+                    "of ints >= 1, or None for the space's"
+                )
 
     def _resolve_space(self) -> SearchSpace:
         space = get_space(self.space)
         if self.image_sizes is not None:
-            space = get_space(space, image_sizes=sorted(int(r) for r in self.image_sizes))
+            space = get_space(space, image_sizes=sorted({int(r) for r in self.image_sizes}))
         return space
 
     def _settings(self) -> dict:
@@ -181,6 +217,7 @@ class LatencyTable(RegressorMixin, BaseEstimator):
         }
 
     # ---------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any = None, y: Any = None) -> "LatencyTable":
         """Profile (or load) the blocks, build the dense table, calibrate when ``y`` is given.
 
@@ -188,36 +225,112 @@ class LatencyTable(RegressorMixin, BaseEstimator):
         ----------
         X : list of arch dicts or code matrix, optional
             Profile only the blocks these archs use (default: every block of
-            the space at ``image_sizes``). Required when ``y`` is given.
+            the space at ``image_sizes``). Required when ``y`` is given; at
+            least one arch when given.
         y : array-like of shape (n_archs,), optional
-            Measured end-to-end latency (ms) of ``X``, for the calibration.
+            Measured end-to-end latency (ms, finite and > 0) of ``X``, for the
+            calibration; only with ``calibration`` set.
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            A bad parameter, an empty ``X``, a ``y`` without ``calibration`` or
+            without ``X``, a ``y`` that is not finite and > 0, a degenerate
+            calibration (fewer than two distinct archs, constant targets or
+            block sums), or a table with a latency that is not a finite
+            number of ms >= 0 or with no block of the space.
         """
         self._check_params()
         space = self._resolve_space()
+        codes = None
+        if X is not None:
+            codes = space.as_codes(X)
+            if len(codes) == 0:
+                raise zero_samples_error(codes, self)
+        if y is not None:
+            if self.calibration is None:
+                raise ValueError(
+                    "y is given but calibration=None, so y would be ignored; set calibration to "
+                    "'linear', 'per_type' or a regressor to learn a correction from y, or fit without y"
+                )
+            if codes is None:
+                raise ValueError("y (measured latencies) needs X, the archs it was measured on")
+            y = self._check_y(y, codes)
         self.space_ = space
         lut, settings = self._initial_lut()
         self.settings_ = settings
-        codes = space.as_codes(X) if X is not None else None
         needed = self._needed(space, codes)
         missing = {k: b for k, b in needed.items() if not any(k in lut.get(r, {}) for r in lut)}
         self.lut_ = lut
+        profiled = False
         if missing and (self.table is None or self.on_missing == "profile"):
             self._profile(missing)
+            profiled = True
+        if self.table is not None and not profiled:
+            self._check_table_fits(space, lut, "table")
         self._build_dense()
         self.calibrator_ = None
         if y is not None:
-            if codes is None:
-                raise ValueError("y (measured latencies) needs X, the archs it was measured on")
-            y = np.asarray(y, dtype=np.float64).ravel()
-            if len(y) != len(codes):
-                raise ValueError(f"y has {len(y)} values but X has {len(codes)} archs")
-            if self.calibration is not None:
-                self.calibrator_ = self._make_calibrator().fit(self._features(codes), y)
+            self.calibrator_ = self._fit_calibrator(codes, y)
         return self
+
+    def _check_y(self, y: Any, codes: np.ndarray) -> np.ndarray:
+        """``y`` as float64 of shape (n_archs,): numbers, finite, > 0, varying, over >= 2 distinct archs."""
+        arr = np.asarray(y)
+        if arr.dtype.kind not in "iuf":
+            raise TypeError(
+                f"y must be measured latencies in ms (numbers), got dtype {arr.dtype}"
+                + (" (bools are not latencies)" if arr.dtype.kind == "b" else "")
+            )
+        arr = check_array(arr, ensure_2d=False, dtype=np.float64, input_name="y", estimator=self,
+                          ensure_min_samples=0)
+        if arr.ndim > 2 or (arr.ndim == 2 and arr.shape[1] != 1):
+            raise ValueError(f"y must have shape (n_archs,), got {arr.shape}")
+        arr = arr.ravel()
+        if len(arr) != len(codes):
+            raise ValueError(f"y has {len(arr)} values but X has {len(codes)} archs")
+        bad = np.flatnonzero(~(arr > 0))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"y[{i}] = {float(arr[i])!r} is not allowed; allowed values: measured latencies > 0 ms"
+            )
+        n_distinct = len(np.unique(codes, axis=0))
+        if n_distinct < 2:
+            raise ValueError(
+                f"calibration needs at least two distinct archs, but X has {len(codes)} sample(s) of "
+                f"{n_distinct} distinct arch: a correction fitted on one arch would predict the same "
+                "latency for every arch"
+            )
+        if np.all(arr == arr[0]):
+            raise ValueError(
+                f"calibration needs targets that vary, but y is constant ({float(arr[0])!r} ms for all "
+                f"{len(arr)} archs): the correction would predict that constant for every arch"
+            )
+        return arr
+
+    def _fit_calibrator(self, codes: np.ndarray, y: np.ndarray):
+        calibrator = self._make_calibrator()
+        F = self._features(codes)
+        cols = calibrator.columns if isinstance(calibrator, _ColumnRegressor) else slice(None)
+        used = F[:, cols]
+        if np.all(used == used[:1]):
+            raise ValueError(
+                f"calibration needs block sums that vary, but the {len(codes)} archs of X have the "
+                f"same block latencies ({float(F[0, 0])!r} ms in all): there is no slope to learn"
+            )
+        calibrator.fit(F, y)
+        fitted = np.asarray(calibrator.predict(F), dtype=np.float64).ravel()
+        if not np.isfinite(fitted).all():
+            raise ValueError(
+                f"calibration {self.calibration!r} predicts non-finite latencies on the archs it was "
+                "fitted on"
+            )
+        return calibrator
 
     def _initial_lut(self) -> tuple[dict, dict]:
         src = self.table
@@ -225,11 +338,72 @@ class LatencyTable(RegressorMixin, BaseEstimator):
             return {}, self._settings()
         if isinstance(src, LatencyTable):
             check_is_fitted(src, "lut_")
-            return copy.deepcopy(src.lut_), dict(src.settings_)
-        if isinstance(src, dict):
-            lut = {(int(r) if r is not None else None): dict(v) for r, v in src.items()}
-            return copy.deepcopy(lut), {"source": "table"}
-        raise TypeError(f"table must be a fitted LatencyTable or a dict, got {type(src).__name__}")
+            lut, settings = src.lut_, dict(src.settings_)
+        else:
+            lut, settings = src, {"source": "table"}
+        return self._checked_table(lut), settings
+
+    def _checked_table(self, src: Mapping) -> dict:
+        """A deep copy of a ``table`` with int image sizes, every entry checked."""
+        out: dict[int, dict] = {}
+        for r, entries in src.items():
+            size = _image_size_key(r)
+            if not isinstance(entries, Mapping):
+                raise ValueError(
+                    f"table[{r!r}] must be a mapping {{block key: statistics}}, got {type(entries).__name__}"
+                )
+            if size in out:
+                raise ValueError(f"table has two entries for image size {size} ({r!r})")
+            checked = {}
+            for key, st in entries.items():
+                where = f"table[{r!r}][{key!r}]"
+                if not isinstance(key, str):
+                    raise ValueError(f"table[{r!r}] key {key!r} is not allowed; allowed values: block keys (str)")
+                check_latency_stats(st, where)
+                if self.statistic not in st:
+                    raise ValueError(
+                        f"{where} has no {self.statistic!r} (it has {sorted(st)}); set statistic to one "
+                        "the table has (OFA's tables have 'mean' only)"
+                    )
+                checked[key] = dict(st)
+            out[size] = checked
+        return out
+
+    def _keys_by_size(self, space: SearchSpace) -> dict[int, set]:
+        """Block keys of the space at each image size."""
+        keys: dict[int, set] = {int(r): set() for r in space.image_sizes}
+        for _, _, rs, blk in self._entries(space):
+            if blk is not None:
+                for r in rs:
+                    keys[int(r)].add(blk.key)
+        return keys
+
+    def _check_table_fits(self, space: SearchSpace, lut: dict, names: Any) -> None:
+        """Raise when a table (or one image size of it) has no block of the space.
+
+        ``names`` is ``"table"`` or ``{image_size: file}`` for the messages.
+        """
+        keys_at = self._keys_by_size(space)
+        matched = 0
+        for r, entries in lut.items():
+            where = names.get(r, f"table[{r}]") if isinstance(names, dict) else f"table[{r}]"
+            if r not in keys_at or not entries:
+                continue
+            hits = len(keys_at[r].intersection(entries))
+            if not hits:
+                example = min(keys_at[r]) if keys_at[r] else None
+                raise ValueError(
+                    f"{where}: none of its {len(entries)} entries (e.g. {next(iter(entries))!r}) is a block "
+                    f"of space {space.name!r} at image size {r} (whose keys look like {example!r}); "
+                    "it is a table for another space or resolution"
+                )
+            matched += hits
+        if not matched:
+            sizes = sorted(r for r in lut if lut[r])
+            raise ValueError(
+                f"the table has no block of space {space.name!r} at image sizes {list(space.image_sizes)} "
+                f"(it has entries for image sizes {sizes}); nothing could be predicted"
+            )
 
     def _entries(self, space: SearchSpace) -> list[tuple[int, int, list[int], Block | None]]:
         """(flat index, unit, image sizes it applies to, block) for every table entry."""
@@ -266,6 +440,9 @@ class LatencyTable(RegressorMixin, BaseEstimator):
                 if i >= len(lines) - 2:  # a torn last line from a kill: drop it
                     continue
                 raise ValueError(f"{path}: line {i + 1} is not valid JSON") from None
+            where = f"{path}: line {i + 1}"
+            if not isinstance(rec, dict):
+                raise ValueError(f"{where} is not a journal record (a JSON object), got {rec!r}")
             if "settings" in rec:
                 want = self.settings_
                 for f in _SETTING_FIELDS:
@@ -275,7 +452,12 @@ class LatencyTable(RegressorMixin, BaseEstimator):
                             f"table uses {f} = {want.get(f)!r}; use another cache_path or the same settings"
                         )
                 continue
-            done[rec["key"]] = {k: v for k, v in rec.items() if k != "key"}
+            key = rec.get("key")
+            if not isinstance(key, str):
+                raise ValueError(f"{where}: key = {key!r} is not allowed; allowed values: a block key (str)")
+            stats = {k: v for k, v in rec.items() if k != "key"}
+            check_latency_stats(stats, f"{where} ({key!r})")
+            done[key] = stats
         return done
 
     def _journal_append(self, fh, rec: dict) -> None:
@@ -309,6 +491,7 @@ class LatencyTable(RegressorMixin, BaseEstimator):
         try:
             for rec in self._run_worker({"blocks": [b.to_dict() for b in todo]}):
                 key = rec.pop("key")
+                check_latency_stats(rec, f"profiling result of block {key!r}")
                 results[key] = rec
                 if fh is not None:
                     self._journal_append(fh, {"key": key, **rec})
@@ -395,7 +578,12 @@ class LatencyTable(RegressorMixin, BaseEstimator):
                 if st is None:
                     continue
                 n_blocks.add((r, blk.key))
-                val = st.get(self.statistic, st.get("mean"))
+                val = st.get(self.statistic)
+                if val is None:
+                    raise ValueError(
+                        f"latency table entry {blk.key!r} (image size {r}) has no {self.statistic!r} "
+                        f"(it has {sorted(st)}); set statistic to one the table has"
+                    )
                 table[sizes.index(r), flat] = float(val)
                 if st.get("macs") is not None:
                     macs[flat] = float(st["macs"])
@@ -407,11 +595,17 @@ class LatencyTable(RegressorMixin, BaseEstimator):
         self.n_blocks_ = len({k for _, k in n_blocks})
         self._r_col = int(space.key_columns["image_size"][0])
 
-    def _gather(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _gather(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Block latencies ``(n_archs, n_units)``, their table indices and the per-arch sums.
+
+        A block missing from the table is NaN in the dense table, so a NaN
+        sum (one vectorised test on ``n_archs`` values) finds them.
+        """
         idx = self.space_.unit_index(codes)
         rows = codes[:, self._r_col].astype(np.intp)
         vals = self.table_[rows[:, None], idx]
-        if np.isnan(vals).any():
+        sums = vals.sum(1)
+        if np.isnan(sums).any():
             bad_r, bad_u = np.nonzero(np.isnan(vals))
             missing = sorted({self.keys_[idx[r, u]] for r, u in zip(bad_r, bad_u)})
             if self.on_missing == "profile":
@@ -431,19 +625,19 @@ class LatencyTable(RegressorMixin, BaseEstimator):
                 "Fit on these archs/image sizes, or set on_missing='profile'.",
                 missing,
             )
-        return vals, idx
+        return vals, idx, sums
 
     def _codes(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "table_")
         return self.space_.as_codes(X)
 
     def _features(self, codes: np.ndarray) -> np.ndarray:
-        vals, idx = self._gather(codes)
+        vals, idx, sums = self._gather(codes)
         typ = self.type_index_[idx]
         per_type = np.stack(
             [np.where(typ == t, vals, 0.0).sum(1) for t in range(len(self.block_types_))], axis=1
         )
-        return np.column_stack([vals.sum(1), per_type])
+        return np.column_stack([sums, per_type])
 
     def _make_calibrator(self):
         if self.calibration == "linear":
@@ -454,9 +648,21 @@ class LatencyTable(RegressorMixin, BaseEstimator):
 
     # --------------------------------------------------------------- predict
     def predict_raw(self, X: Any) -> np.ndarray:
-        """Plain sum of the block latencies (ms), without calibration."""
-        vals, _ = self._gather(self._codes(X))
-        return vals.sum(1)
+        """Plain sum of the block latencies (ms), without calibration.
+
+        Parameters
+        ----------
+        X : list of arch dicts, DataFrame, or code matrix
+
+        Returns
+        -------
+        ndarray of shape (n_archs,)
+            Finite and >= 0 (an empty ``X`` gives an empty array).
+        """
+        codes = self._codes(X)
+        if not len(codes):
+            return np.zeros(0, dtype=np.float64)
+        return check_predictions(self._gather(codes)[2], "LatencyTable: the block-sum latency (ms)")
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted latency in milliseconds per arch (calibrated when fitted with ``y``).
@@ -468,52 +674,164 @@ class LatencyTable(RegressorMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_archs,)
+            Finite latencies >= 0 (an empty ``X`` gives an empty array).
+
+        Raises
+        ------
+        MissingBlockError
+            A block of ``X`` is not in the table (and ``on_missing="raise"``).
+        ValueError
+            The calibration extrapolates to a negative or non-finite latency
+            for an arch of ``X``.
         """
         codes = self._codes(X)
+        if not len(codes):
+            return np.zeros(0, dtype=np.float64)
         if self.calibrator_ is None:
-            return self._gather(codes)[0].sum(1)
-        return np.asarray(self.calibrator_.predict(self._features(codes)), dtype=np.float64)
+            return check_predictions(self._gather(codes)[2], "LatencyTable: the block-sum latency (ms)")
+        pred = np.asarray(self.calibrator_.predict(self._features(codes)), dtype=np.float64).reshape(-1)
+        return check_predictions(
+            pred, "LatencyTable: the calibrated latency (ms)",
+            f"the calibration {self.calibration!r} extrapolates beyond the archs it was fitted on; "
+            "refit it on archs like these, or use predict_raw",
+        )
 
     def predict_macs(self, X: Any) -> np.ndarray:
         """Summed multiply-accumulates (OFA convention) of the profiled blocks per arch."""
         codes = self._codes(X)
+        if not len(codes):
+            return np.zeros(0, dtype=np.float64)
         return self.macs_table_[self.space_.unit_index(codes)].sum(1)
 
     def get_efficiency(self, arch: dict) -> float:
         """OFA-style facade: the latency (ms) of one arch dict."""
+        if not isinstance(arch, dict):
+            raise TypeError(f"arch must be one arch dict, got {type(arch).__name__}")
         return float(self.predict([arch])[0])
 
-    def measure(self, X: Any) -> np.ndarray:
+    def measure(self, X: Any, *, allow_other_device: bool = False) -> np.ndarray:
         """Measure the end-to-end latency (median ms) of whole subnets, the same way as the blocks.
 
         Uses the same device, threads, warm-up, repeats, BatchNorm folding and
         (with ``isolate``) the same allocator settings as ``fit``, so the
         result is the right ``y`` for a calibration.
+
+        Parameters
+        ----------
+        X : list of arch dicts, DataFrame, or code matrix
+        allow_other_device : bool, default=False
+            Measure on this machine even though the table's latencies were not
+            profiled here with these settings (a table loaded from OFA YAML,
+            e.g. OFA's Samsung Note10 tables, a ``table=`` dict of unknown
+            origin, or settings changed since ``fit``). Without it that is an
+            error: the measurements would not describe the table's device.
+
+        Returns
+        -------
+        ndarray of shape (n_archs,)
+            Finite latencies > 0 (ms).
         """
+        self._validate_params()
         self._check_params()
+        if not isinstance(allow_other_device, (bool, np.bool_)):
+            raise TypeError(f"allow_other_device must be a bool, got {allow_other_device!r}")
+        if hasattr(self, "settings_") and not allow_other_device:
+            self._check_same_device()
         space = self.space_ if hasattr(self, "space_") else self._resolve_space()
         archs = space.from_codes(space.as_codes(X))
+        if not archs:
+            return np.zeros(0, dtype=np.float64)
         job = {"nets": [[space.net_config(a), a["image_size"]] for a in archs]}
-        return np.array([rec["median"] for rec in self._run_worker(job)])
+        out = np.array([rec["median"] for rec in self._run_worker(job)], dtype=np.float64)
+        bad = np.flatnonzero(~(np.isfinite(out) & (out > 0)))
+        if bad.size or len(out) != len(archs):
+            i = int(bad[0]) if bad.size else len(out)
+            shown = repr(float(out[i])) if bad.size else "no result"
+            raise ValueError(f"measuring X[{i}] gave {shown}, not a latency > 0 ms")
+        return out
+
+    def _check_same_device(self) -> None:
+        """Raise unless the table was profiled here with the settings ``measure`` would use."""
+        st = self.settings_
+        source = st.get("source")
+        advice = ("measure on the device the table describes, or pass allow_other_device=True to time "
+                  f"this machine's {self.device!r} anyway")
+        if source == "ofa_yaml":
+            files = ", ".join(st.get("files", [])[:3]) or "OFA YAML files"
+            raise ValueError(
+                f"this table's latencies come from OFA YAML files ({files}) measured on another device "
+                f"({st.get('device', 'unknown')}); measure() would time this machine's "
+                f"{self.device!r} instead, which is no ground truth for this table: {advice}"
+            )
+        if source is not None:
+            raise ValueError(
+                f"this table's latencies were passed as table= (source {source!r}, device and settings "
+                f"unknown); measure() would time this machine's {self.device!r}, which may not be "
+                f"what the table describes: {advice}"
+            )
+        now = self._settings()
+        for f in _SETTING_FIELDS:
+            if f in st and st[f] != now.get(f):
+                raise ValueError(
+                    f"the table was profiled with {f} = {st[f]!r} but measure() would use {f} = "
+                    f"{now.get(f)!r}; set {f} back, or {advice}"
+                )
 
     # ---------------------------------------------------------- OFA formats
     @classmethod
     def from_ofa_yaml(cls, paths: Any, space: Any = "ofa_mbv3_w1.2", **params: Any) -> "LatencyTable":
         """A fitted table from OFA latency YAML files (one per image size).
 
+        Parameters
+        ----------
+        paths : path or list of paths
+            A folder of ``<size>_lookup_table.yaml`` files, one file or several.
+        space : str or SearchSpace, default="ofa_mbv3_w1.2"
+        **params
+            Other parameters (``statistic`` defaults to ``"mean"``, the only
+            statistic of OFA's tables; ``image_sizes`` to the files' sizes).
+
+        Returns
+        -------
+        LatencyTable
+            Fitted; ``settings_["source"]`` is ``"ofa_yaml"``, so :meth:`measure`
+            refuses to time this machine in place of the table's device.
+
+        Raises
+        ------
+        ValueError
+            A file with a latency that is not a finite number of ms >= 0 (the
+            message names the file, key and value), a file without an image
+            size, or a file with no block of the space (a table of another space).
+
         Examples
         --------
         >>> lut = LatencyTable.from_ofa_yaml("note10_lut/", space="ofa_mbv3_w1.2")  # doctest: +SKIP
         >>> lut.predict(archs)  # doctest: +SKIP
         """
-        from .ofa_yaml import load_ofa_lut
+        from .ofa_yaml import _load_files
 
-        lut = load_ofa_lut(paths)
-        if None in lut:
-            raise ValueError("every OFA table file must say its image size (name it <size>_lookup_table.yaml)")
+        files = _load_files(paths)
+        unsized = [str(f) for f, size, _ in files if size is None]
+        if unsized:
+            raise ValueError(
+                f"{unsized[0]}: every OFA table file must say its image size (name it "
+                "<size>_lookup_table.yaml, or start it with a 'Conv-input:<size>x<size>x3-...' key)"
+            )
+        lut = {size: entries for _, size, entries in files}
         params.setdefault("statistic", "mean")
         params.setdefault("image_sizes", sorted(lut))
-        return cls(space, table=lut, **params).fit()
+        est = cls(space, table=lut, **params)
+        est._validate_params()
+        est._check_params()
+        est._check_table_fits(est._resolve_space(), lut, {size: str(f) for f, size, _ in files})
+        est.fit()
+        est.settings_ = {
+            "source": "ofa_yaml",
+            "device": "the device the OFA tables were measured on",
+            "files": [str(f) for f, _, _ in files],
+        }
+        return est
 
     def to_ofa_yaml(self, folder: Any) -> list[Path]:
         """Write the table as OFA YAML files ``<size>_lookup_table.yaml`` in ``folder``."""
@@ -535,6 +853,21 @@ class LatencyTable(RegressorMixin, BaseEstimator):
         tags.target_tags.required = False
         tags.non_deterministic = True
         return tags
+
+
+LatencyTable._parameter_constraints["table"] = [dict, LatencyTable, None]
+
+
+def _image_size_key(r: Any) -> int:
+    """An image-size key of a ``table`` (an int >= 1, or its decimal string as JSON writes it)."""
+    if isinstance(r, str) and r.strip().isdigit():
+        r = int(r)
+    if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Integral) or r < 1:
+        raise ValueError(
+            f"table key {r!r} is not allowed; allowed values: image sizes (ints >= 1), e.g. "
+            "{224: {block key: {'median': ms}}}"
+        )
+    return int(r)
 
 
 class _ColumnRegressor(BaseEstimator, RegressorMixin):
