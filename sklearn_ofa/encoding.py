@@ -17,10 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from .exceptions import ArchValueError
+from ._versioning import VersionStampMixin
+from ._checks import check_int_list
+from .exceptions import ArchTypeError, ArchValueError
 from .spaces import SearchSpace, get_space
 
 __all__ = ["ArchEncoder", "feature_gene_columns"]
@@ -34,6 +36,15 @@ def feature_gene_columns(space: SearchSpace) -> np.ndarray:
     else:
         cols += [space.key_columns[k] for k in space.slot_keys]
     return np.concatenate(cols).astype(np.intp)
+
+
+def _is_empty_batch(X: Any) -> bool:
+    """An empty list/tuple, a 0-row DataFrame or an empty 1-D array (no columns to check)."""
+    if isinstance(X, (list, tuple)):
+        return len(X) == 0
+    if hasattr(X, "iloc") and hasattr(X, "columns"):
+        return len(X) == 0
+    return isinstance(X, np.ndarray) and X.ndim == 1 and X.size == 0
 
 
 def _gene_feature_names(space: SearchSpace, col: int) -> list[str]:
@@ -52,6 +63,8 @@ def _gene_feature_names(space: SearchSpace, col: int) -> list[str]:
 
 
 _MAX_CHUNK_STATES = 256
+#: Rows encoded per block: bounds the temporaries of a large batch.
+_ROW_CHUNK = 65536
 
 
 def _chunk_plan(cols: np.ndarray, sizes: np.ndarray) -> dict:
@@ -91,7 +104,7 @@ def _chunk_plan(cols: np.ndarray, sizes: np.ndarray) -> dict:
     return {"dtype": np.dtype(layout), "fields": fields}
 
 
-class ArchEncoder(TransformerMixin, BaseEstimator):
+class ArchEncoder(VersionStampMixin, TransformerMixin, BaseEstimator):
     """One-hot encode architectures of a search space in OFA's ``arch2feature`` layout.
 
     Parameters
@@ -141,18 +154,29 @@ class ArchEncoder(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         return tags
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any = None, y: Any = None) -> "ArchEncoder":
         """Build the feature layout from the space; ``X`` and ``y`` are ignored.
+
+        Parameters
+        ----------
+        X, y : ignored
+            Present for the scikit-learn API.
 
         Returns
         -------
         self : ArchEncoder
+
+        Raises
+        ------
+        TypeError
+            ``image_sizes`` holds something other than ints.
         """
-        self._validate_params()
         if self.image_sizes is None:
             space = get_space(self.space)
         else:
-            space = get_space(self.space, image_sizes=[int(r) for r in self.image_sizes])
+            space = get_space(self.space, image_sizes=check_int_list("image_sizes",
+                                                                     self.image_sizes))
         cols = feature_gene_columns(space)
         sizes = space.n_choices[cols]
         self.space_ = space
@@ -165,11 +189,19 @@ class ArchEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         """Encode archs (list of dicts, one dict, a DataFrame, or a code matrix).
 
+        Parameters
+        ----------
+        X : list of dict, dict, DataFrame or code matrix
+            Validated by the space: a bad arch raises an error naming the field.
+            An empty batch gives an empty result.
+
         Returns
         -------
         ndarray of float32, shape (n_archs, ``n_features_out_``)
         """
         check_is_fitted(self, "space_")
+        if _is_empty_batch(X):
+            return np.zeros((0, self.n_features_out_), dtype=np.float32)
         return self.transform_codes(self.space_.as_codes(X))
 
     def transform_codes(self, codes: np.ndarray) -> np.ndarray:
@@ -181,16 +213,29 @@ class ArchEncoder(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "space_")
         codes = np.asarray(codes)
+        n_genes = self.space_.n_genes
+        if codes.ndim != 2 or codes.shape[1] != n_genes:
+            raise ArchValueError(
+                f"codes must have shape (n_archs, {n_genes}) for space "
+                f"{self.space_.name!r}, got {codes.shape}"
+            )
+        if codes.dtype.kind not in "iu":
+            raise ArchTypeError(f"codes must be an integer matrix, got dtype {codes.dtype}")
         n = len(codes)
         out = np.empty(n, dtype=self._plan["dtype"])
+        for start in range(0, n, _ROW_CHUNK):  # bounded temporaries for large batches
+            self._encode_rows(codes[start : start + _ROW_CHUNK], out[start : start + _ROW_CHUNK])
+        return out.view(np.float32).reshape(n, self.n_features_out_)
+
+    def _encode_rows(self, codes: np.ndarray, out: np.ndarray) -> None:
+        n = len(codes)
         for name, cols, base, table in self._plan["fields"]:
             digits = codes[:, cols]
-            digits = digits.reshape(n, -1, len(base)) + np.int16(1)
+            digits = digits.reshape(n, out[name].shape[1], len(base)) + np.int16(1)
             index = digits[:, :, 0] * np.int16(base[0])
             for i in range(1, len(base)):
                 index += digits[:, :, i] * np.int16(base[i]) if base[i] != 1 else digits[:, :, i]
             np.take(table, index, out=out[name])
-        return out.view(np.float32).reshape(n, self.n_features_out_)
 
     def inverse_transform(self, X: Any) -> list[dict]:
         """Decode one-hot features back to arch dicts.
@@ -233,12 +278,12 @@ class ArchEncoder(TransformerMixin, BaseEstimator):
 
     # the look-up plan holds structured dtypes: rebuild it on load instead of storing it
     def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
+        state = super().__getstate__()  # a copy, with the package version stamp
         state.pop("_plan", None)
         return state
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
+        super().__setstate__(state)  # warns when saved by another sklearn_ofa version
         if "space_" in state:
             self._plan = _chunk_plan(self.gene_columns_, self.space_.n_choices[self.gene_columns_])
 

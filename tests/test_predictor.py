@@ -160,6 +160,7 @@ def test_joblib_round_trip(tmp_path):
 
 
 SKOPS_TRUSTED = [
+    "sklearn_ofa.accuracy.pipeline.AccuracyPipeline",
     "sklearn_ofa.encoding.ArchEncoder",
     "sklearn_ofa.spaces.mobilenet.MobileNetSpace",
     "sklearn_ofa.accuracy.predictor.AccuracyPredictor",
@@ -171,7 +172,7 @@ def test_skops_round_trip(tmp_path):
     pipe, codes = _fitted_pipeline()
     path = tmp_path / "pipe.skops"
     sio.dump(pipe, path)
-    # only this package's three classes need trusting: the weights are numpy arrays
+    # only this package's four classes need trusting: the weights are numpy arrays
     assert sorted(sio.get_untrusted_types(file=path)) == sorted(SKOPS_TRUSTED)
     with pytest.raises(Exception, match="[Uu]ntrusted"):
         sio.load(path)

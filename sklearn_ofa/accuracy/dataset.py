@@ -28,9 +28,14 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from sklearn.utils._param_validation import HasMethods, StrOptions, validate_parameter_constraints
+
 from .._atomic import TMP_PREFIX, atomic_output, fsync_dir
-from ..exceptions import ArchTypeError, ArchValueError, DatasetFormatError, EvaluatorError
+from ..exceptions import ArchTypeError, ArchValueError, DatasetFormatError
 from ..spaces import SearchSpace, get_space
+from .._checks import check_int_list
+from .._constraints import StrictInterval
+from ._top1 import TOP1_UNITS, check_top1
 from .evaluators import evaluate_archs
 
 __all__ = ["AccuracyDataset", "setting_key", "record_key"]
@@ -259,6 +264,16 @@ class AccuracyDataset:
     """
 
     def __init__(self, path: Any, space: Any = None):
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(
+                f"path must be a str or path-like (the dataset folder), got "
+                f"{type(path).__name__} {path!r}"
+            )
+        if space is not None and not isinstance(space, (str, SearchSpace)):
+            raise TypeError(
+                f"space must be a space name, a SearchSpace or None, got "
+                f"{type(space).__name__} {space!r}"
+            )
         self.path = Path(path)
         self.space = space
 
@@ -301,7 +316,7 @@ class AccuracyDataset:
 
     def read_src(self, image_sizes: Iterable[int] | None = None) -> dict[int, dict[str, float]]:
         """Records per image size from ``src/`` (``.dict`` files plus unfinished journals)."""
-        wanted = None if image_sizes is None else {int(s) for s in image_sizes}
+        wanted = None if image_sizes is None else set(check_int_list("image_sizes", image_sizes))
         out: dict[int, dict[str, float]] = {}
         if not self.src_folder.is_dir():
             return out
@@ -358,6 +373,9 @@ class AccuracyDataset:
         FileNotFoundError
             The folder holds no records.
         """
+        validate_parameter_constraints(
+            {"as_frame": ["boolean"]}, {"as_frame": as_frame}, "AccuracyDataset.load"
+        )
         recs = self.records()
         if not recs and not (self.acc_dict_path.is_file() or self.src_folder.is_dir()):
             raise FileNotFoundError(
@@ -400,6 +418,8 @@ class AccuracyDataset:
         dict
             key -> top-1 in percent.
         """
+        if image_sizes is not None:
+            image_sizes = check_int_list("image_sizes", image_sizes)
         merged: dict[str, float] = {}
         for size, part in sorted(self.read_src(image_sizes).items()):
             _merge_into(merged, part, self.src_folder / f"{size}.dict")
@@ -463,6 +483,7 @@ class AccuracyDataset:
         backend: str | None = None,
         batch_size: int = 1,
         progress: bool = True,
+        top1_unit: str | None = None,
     ) -> "AccuracyDataset":
         """Evaluate the missing (arch, image size) pairs and store them; resumable.
 
@@ -496,20 +517,57 @@ class AccuracyDataset:
             (joblib's ``pre_dispatch``, ``2 * n_jobs`` tasks).
         progress : bool, default=True
             Show a tqdm progress bar with ETA and the running mean top-1.
+        top1_unit : {"percent", "fraction"} or None, default=None
+            The unit of the evaluator's results. ``None``: the unit the evaluator
+            declares in a ``top1_unit`` attribute (:class:`SupernetEvaluator`
+            declares ``"percent"``), else percent with a guard: a result in
+            ``(0, 1]`` looks like a fraction (0.75 for 75 %) and raises
+            :class:`~sklearn_ofa.exceptions.EvaluatorError` instead of being
+            stored as 0.75 %. ``"percent"``: every result in ``[0, 100]`` is
+            stored as is (accuracies below 1 % are real). ``"fraction"``: results
+            are in ``[0, 1]`` and stored multiplied by 100.
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        EvaluatorError
+            The evaluator returned something else than a finite real number in
+            the unit's range (``bool``, a string, NaN/inf, 150, 0.75 unguarded):
+            the build stops; the results stored before it are kept.
         """
+        validate_parameter_constraints(
+            {
+                "evaluator": [callable, HasMethods(["evaluate_batch"])],
+                "n_arch": [StrictInterval(numbers.Integral, 1, None, closed="left")],
+                "image_sizes": ["array-like", None],
+                "random_state": [StrictInterval(numbers.Integral, 0, None, closed="left"),
+                                 np.random.Generator, np.random.SeedSequence, None],
+                "n_jobs": [StrictInterval(numbers.Integral, None, None, closed="neither"),
+                           None],
+                "backend": [str, None],
+                "batch_size": [StrictInterval(numbers.Integral, 1, None, closed="left")],
+                "progress": ["boolean"],
+                "top1_unit": [StrOptions(set(TOP1_UNITS)), None],
+            },
+            {
+                "evaluator": evaluator, "n_arch": n_arch, "image_sizes": image_sizes,
+                "random_state": random_state, "n_jobs": n_jobs, "backend": backend,
+                "batch_size": batch_size, "progress": progress, "top1_unit": top1_unit,
+            },
+            "AccuracyDataset.build",
+        )
+        if top1_unit is None:
+            top1_unit = _declared_unit(evaluator)
         space = self._space()
         if space is None:
             raise ValueError(
                 "AccuracyDataset.build needs a search space: AccuracyDataset(path, space=...)"
             )
-        if not (isinstance(batch_size, numbers.Integral) and batch_size >= 1):
-            raise ValueError(f"batch_size = {batch_size!r} is not allowed; use an int >= 1")
         if image_sizes is not None:
-            image_sizes = [int(s) for s in image_sizes]
+            image_sizes = check_int_list("image_sizes", image_sizes)
             bad = [s for s in image_sizes if s not in space.image_sizes]
             if bad:
                 raise ArchValueError(
@@ -534,7 +592,8 @@ class AccuracyDataset:
             self._adopt_acc_dict()
             done = self._compact()
             todo, n_done = self._missing(space, pairs, done)
-            self._evaluate(evaluator, todo, n_done, n_jobs, backend, batch_size, progress)
+            self._evaluate(evaluator, todo, n_done, n_jobs, backend, batch_size, progress,
+                           top1_unit)
             self._compact()
             self.merge()
         return self
@@ -631,7 +690,8 @@ class AccuracyDataset:
                 todo.append((record_key(arch, arch["image_size"]), arch))
         return todo, n_done
 
-    def _evaluate(self, evaluator, todo, n_done, n_jobs, backend, batch_size, progress) -> None:
+    def _evaluate(self, evaluator, todo, n_done, n_jobs, backend, batch_size, progress,
+                  top1_unit=None) -> None:
         from joblib import Parallel, delayed
         from tqdm.auto import tqdm
 
@@ -652,7 +712,7 @@ class AccuracyDataset:
             tasks = (delayed(_run_chunk)(evaluator, chunk) for chunk in chunks)
             for results in runner(tasks):
                 for key, arch, value in results:
-                    value = _as_top1(value, arch)
+                    value = check_top1(value, arch, top1_unit)
                     size = int(arch["image_size"])
                     if size not in journals:
                         journals[size] = _Journal(self.src_folder / f"{size}{_JOURNAL_SUFFIX}")
@@ -666,18 +726,15 @@ class AccuracyDataset:
                 j.close()
 
 
-def _as_top1(value: Any, arch: dict) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise EvaluatorError(
-            f"the evaluator returned {value!r} for arch {arch}; expected a top-1 in percent"
-        ) from None
-    if not (math.isfinite(out) and 0.0 <= out <= 100.0):
-        raise EvaluatorError(
-            f"the evaluator returned top-1 = {out!r} for arch {arch}; expected percent in 0..100"
+def _declared_unit(evaluator: Any) -> str | None:
+    """The ``top1_unit`` an evaluator declares (an attribute), or None; checked."""
+    unit = getattr(evaluator, "top1_unit", None)
+    if unit is not None and unit not in TOP1_UNITS:
+        raise ValueError(
+            f"the evaluator's top1_unit attribute is {unit!r}; allowed values: "
+            f"{list(TOP1_UNITS)}"
         )
-    return out
+    return unit
 
 
 def _run_chunk(evaluator: Any, chunk: list[tuple[str, dict]]) -> list[tuple[str, dict, Any]]:

@@ -6,7 +6,10 @@ The protocol (what :meth:`AccuracyDataset.build` accepts) is either
 - an object with ``evaluate_batch(archs) -> sequence of top1``,
 
 where ``arch`` is an arch dict including ``image_size`` and ``top1`` is the
-top-1 accuracy **in percent** (0..100), the unit OFA stores on disk.
+top-1 accuracy **in percent** (0..100), the unit OFA stores on disk. An
+evaluator may declare its unit in a ``top1_unit`` attribute (``"percent"`` or
+``"fraction"``); :meth:`AccuracyDataset.build` then stores its results without
+guessing (see its ``top1_unit`` parameter).
 """
 
 from __future__ import annotations
@@ -20,18 +23,44 @@ __all__ = ["SupernetEvaluator", "evaluate_archs", "set_running_statistics"]
 def evaluate_archs(evaluator: Any, archs: Sequence[dict]) -> list:
     """Evaluate ``archs`` with an evaluator of either protocol form.
 
+    Parameters
+    ----------
+    evaluator : callable or object with ``evaluate_batch``
+    archs : sequence of dict
+
+    Returns
+    -------
+    list
+        One raw result per arch (checked by :meth:`AccuracyDataset.build`).
+
+    Raises
+    ------
+    EvaluatorError
+        ``evaluate_batch`` returned something that is not a sequence of one
+        value per arch.
+    TypeError
+        ``evaluator`` is neither form.
+
     Examples
     --------
     >>> evaluate_archs(lambda arch: 50.0 + arch["image_size"] / 100, [{"image_size": 128}])
     [51.28]
     """
+    from ..exceptions import EvaluatorError
+
+    if isinstance(archs, (str, bytes, dict)):
+        raise TypeError(f"archs must be a sequence of arch dicts, got {type(archs).__name__}")
     archs = list(archs)
     batch = getattr(evaluator, "evaluate_batch", None)
     if callable(batch):
-        values = list(batch(archs))
+        result = batch(archs)
+        if isinstance(result, (str, bytes, dict)) or not hasattr(result, "__iter__"):
+            raise EvaluatorError(
+                f"evaluate_batch returned {type(result).__name__} {result!r}; expected a "
+                f"sequence of {len(archs)} top-1 values (percent)"
+            )
+        values = list(result)
         if len(values) != len(archs):
-            from ..exceptions import EvaluatorError
-
             raise EvaluatorError(
                 f"evaluate_batch returned {len(values)} values for {len(archs)} archs"
             )
@@ -161,6 +190,9 @@ class SupernetEvaluator:
     >>> 0.0 <= evaluator(arch) <= 100.0
     True
     """
+
+    #: The unit of the results (read by :meth:`AccuracyDataset.build`).
+    top1_unit = "percent"
 
     def __init__(
         self,

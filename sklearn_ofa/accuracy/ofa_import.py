@@ -23,11 +23,12 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from sklearn.pipeline import Pipeline
 
 from ..encoding import ArchEncoder
 from ..exceptions import ArchValueError
 from ..spaces import SearchSpace, get_space
+from .._checks import check_int_list
+from .pipeline import AccuracyPipeline
 from .predictor import AccuracyPredictor
 
 __all__ = ["load_ofa_predictor"]
@@ -35,6 +36,139 @@ __all__ = ["load_ofa_predictor"]
 _TUTORIAL_SLOT = 16
 _TUTORIAL_MIN = 112
 _TUTORIAL_N_SLOTS = 8
+_TUTORIAL_N_INPUTS = 128
+
+
+def _check_load_args(path: Any, image_sizes: Any, source_image_sizes: Any, clip: Any,
+                     device: Any) -> None:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or path-like, got {type(path).__name__} {path!r}")
+    for label, sizes in (("image_sizes", image_sizes), ("source_image_sizes", source_image_sizes)):
+        if sizes is not None:
+            check_int_list(label, sizes)
+    if not isinstance(clip, (bool, np.bool_)):
+        raise TypeError(f"clip_image_sizes must be a bool, got {type(clip).__name__} {clip!r}")
+    try:
+        if not isinstance(device, str):
+            raise TypeError
+        torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ValueError(
+            f"device = {device!r} is not a torch device; use e.g. 'cpu' or 'cuda'"
+        ) from None
+
+
+def _read_state_dict(name: str) -> dict:
+    """``torch.load(name, weights_only=True)`` as a dict of finite floating tensors."""
+    if not os.path.exists(name):
+        raise FileNotFoundError(f"no such checkpoint file: {name!r}")
+    if os.path.isdir(name):
+        raise IsADirectoryError(f"{name!r} is a directory, expected a .pth checkpoint file")
+    try:
+        state = torch.load(name, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError, EOFError, KeyError, RuntimeError...
+        first = str(exc).strip().splitlines()[0][:80] if str(exc).strip() else ""
+        raise ValueError(
+            f"{name!r} is not a PyTorch checkpoint that torch.load(..., weights_only=True) "
+            f"can read ({type(exc).__name__}{': ' + first if first else ''}); expected the "
+            ".pth state dict of an OFA accuracy predictor"
+        ) from None
+    if not isinstance(state, dict):
+        raise ValueError(
+            f"{name!r} holds a {type(state).__name__}, not a state dict; expected the .pth "
+            "state dict of an OFA accuracy predictor (a dict of tensors)"
+        )
+    for key, value in state.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise ValueError(
+                f"{name!r}: entry {key!r} is a {type(value).__name__}; a state dict maps "
+                "parameter names to tensors"
+            )
+        if not value.is_floating_point():
+            raise ValueError(f"{name!r}: {key} has dtype {value.dtype}; expected float weights")
+        if not bool(torch.isfinite(value).all()):
+            n_bad = int((~torch.isfinite(value)).sum())
+            raise ValueError(
+                f"{name!r}: {key} holds {n_bad} NaN/inf value(s); the weights are corrupt"
+            )
+    return state
+
+
+def _expect_keys(state: dict, expected: list[str], name: str, fmt: str) -> None:
+    missing = [k for k in expected if k not in state]
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        parts = ([f"missing {missing}"] if missing else []) + (
+            [f"unexpected {extra[:5]}"] if extra else [])
+        what = "; ".join(parts)
+        raise ValueError(
+            f"{name!r} is not a complete {fmt} accuracy-predictor state dict: {what}; "
+            f"expected keys {expected}"
+        )
+
+
+def _tutorial_layers(state: dict, name: str) -> tuple[list, list, float]:
+    try:
+        linear = sorted({int(k.split(".")[0]) for k in state})
+    except ValueError:
+        raise ValueError(
+            f"{name!r}: keys {sorted(state)[:6]} are not those of a tutorial nn.Sequential "
+            "('0.weight', '0.bias', '2.weight', ...)"
+        ) from None
+    expected = [f"{i}.{p}" for i in linear for p in ("weight", "bias")]
+    if linear != list(range(0, 2 * len(linear), 2)) or len(linear) < 1:
+        raise ValueError(
+            f"{name!r}: layers {linear} are not the Linear layers 0, 2, 4, ... of a tutorial "
+            "nn.Sequential (Linear, ReLU, Linear, ...)"
+        )
+    _expect_keys(state, expected, name, "tutorial-format")
+    weights = [state[f"{i}.weight"] for i in linear]
+    biases = [state[f"{i}.bias"] for i in linear[:-1]]
+    last_bias = state[f"{linear[-1]}.bias"]
+    if last_bias.numel() != 1:
+        raise ValueError(
+            f"{name!r}: {linear[-1]}.bias has shape {tuple(last_bias.shape)}; the output layer "
+            "predicts one accuracy (shape (1,))"
+        )
+    return weights, biases, float(last_bias.reshape(-1)[0])
+
+
+def _nas_layers(state: dict, name: str) -> tuple[list, list, float]:
+    n = len({k.split(".")[1] for k in state if k.startswith("layers.") and k.count(".") == 3})
+    expected = ["base_acc"] + [f"layers.{i}.0.{p}" for i in range(n) for p in ("weight", "bias")]
+    expected.append(f"layers.{n}.weight")
+    _expect_keys(state, expected, name, "ofa.nas-format")
+    weights = [state[f"layers.{i}.0.weight"] for i in range(n)] + [state[f"layers.{n}.weight"]]
+    biases = [state[f"layers.{i}.0.bias"] for i in range(n)]
+    if state["base_acc"].numel() != 1:
+        raise ValueError(
+            f"{name!r}: base_acc has shape {tuple(state['base_acc'].shape)}; expected (1,)"
+        )
+    return weights, biases, float(state["base_acc"].reshape(-1)[0])
+
+
+def _check_chain(weights: list, biases: list, name: str) -> None:
+    """Shapes of an MLP: 2-D weights, matching biases, widths chaining, one output."""
+    width = weights[0].shape[1] if weights[0].ndim == 2 else None
+    for i, w in enumerate(weights):
+        if w.ndim != 2 or w.shape[1] != width:
+            raise ValueError(
+                f"{name!r}: layer {i} weight has shape {tuple(w.shape)}; expected "
+                f"(n_out, {width}) to follow the previous layer"
+            )
+        if i < len(biases) and tuple(biases[i].shape) != (w.shape[0],):
+            raise ValueError(
+                f"{name!r}: layer {i} bias has shape {tuple(biases[i].shape)}; expected "
+                f"({w.shape[0]},)"
+            )
+        width = w.shape[0]
+    if width != 1:
+        raise ValueError(f"{name!r}: the last layer has {width} outputs; expected 1 (accuracy)")
+    if len(set(w.shape[0] for w in weights[:-1])) > 1:
+        raise ValueError(
+            f"{name!r}: hidden layers have different widths "
+            f"{[int(w.shape[0]) for w in weights[:-1]]}; expected one width"
+        )
 
 
 def _tutorial_columns(encoder: ArchEncoder, clip: bool) -> np.ndarray:
@@ -67,10 +201,7 @@ def _tutorial_columns(encoder: ArchEncoder, clip: bool) -> np.ndarray:
     return np.asarray(src, dtype=np.intp)
 
 
-def _nas_columns(
-    encoder: ArchEncoder, source_image_sizes: Sequence[int], clip: bool
-) -> np.ndarray:
-    source = ArchEncoder(encoder.space_, image_sizes=source_image_sizes).fit()
+def _nas_columns(encoder: ArchEncoder, source: ArchEncoder, clip: bool) -> np.ndarray:
     index = {name: i for i, name in enumerate(source.get_feature_names_out())}
     known = np.asarray(source.space_.image_sizes)
     src = []
@@ -96,7 +227,7 @@ def load_ofa_predictor(
     source_image_sizes: Sequence[int] | None = None,
     clip_image_sizes: bool = False,
     device: str = "cpu",
-) -> Pipeline:
+) -> AccuracyPipeline:
     """Load an OFA accuracy-predictor checkpoint as a fitted accuracy pipeline.
 
     Parameters
@@ -118,8 +249,21 @@ def load_ofa_predictor(
 
     Returns
     -------
-    Pipeline
+    AccuracyPipeline
         ``[("encoder", ArchEncoder), ("predictor", AccuracyPredictor)]``, fitted.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    ValueError
+        The file is not a torch checkpoint (loaded with ``weights_only=True``),
+        lacks the keys of either format, has NaN/inf weights, shapes that do
+        not form the MLP, or a first layer whose input width differs from what
+        the space's encoder produces (e.g. 200 inputs where 128 are expected);
+        the message names the file.
+    ArchValueError
+        ``image_sizes`` outside the checkpoint's sizes (without ``clip_image_sizes``).
 
     Examples
     --------
@@ -129,34 +273,36 @@ def load_ofa_predictor(
     ...                "image_size": 224}])  # doctest: +SKIP
     array([0.80...])
     """
-    state = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    _check_load_args(path, image_sizes, source_image_sizes, clip_image_sizes, device)
+    name = os.fspath(path)
+    state = _read_state_dict(name)
     encoder = ArchEncoder(space=space, image_sizes=image_sizes).fit()
     if "0.weight" in state:  # tutorial nn.Sequential: Linear, ReLU, ...
-        linear = sorted({int(k.split(".")[0]) for k in state})
-        weights = [state[f"{i}.weight"] for i in linear]
-        biases = [state[f"{i}.bias"] for i in linear[:-1]]
-        base_acc = float(state[f"{linear[-1]}.bias"].reshape(-1)[0])
+        weights, biases, base_acc = _tutorial_layers(state, name)
         columns = _tutorial_columns(encoder, clip_image_sizes)
+        n_inputs, layout = _TUTORIAL_N_INPUTS, "the tutorial layout (20 x 3 + 20 x 3 + 8)"
     elif "base_acc" in state:
-        n = len({k.split(".")[1] for k in state if k.startswith("layers.") and k.count(".") == 3})
-        weights = [state[f"layers.{i}.0.weight"] for i in range(n)] + [
-            state[f"layers.{n}.weight"]
-        ]
-        biases = [state[f"layers.{i}.0.bias"] for i in range(n)]
-        base_acc = float(state["base_acc"].reshape(-1)[0])
+        weights, biases, base_acc = _nas_layers(state, name)
         if source_image_sizes is None:
             source_image_sizes = _default_image_sizes(encoder.space_)
-        columns = _nas_columns(encoder, source_image_sizes, clip_image_sizes)
+        source = ArchEncoder(encoder.space_, image_sizes=source_image_sizes).fit()
+        columns = _nas_columns(encoder, source, clip_image_sizes)
+        n_inputs = source.n_features_out_
+        layout = (f"the arch2feature layout of space {encoder.space_.name!r} with image sizes "
+                  f"{list(source.space_.image_sizes)}")
     else:
         raise ValueError(
-            f"{os.fspath(path)!r} is not an OFA accuracy-predictor state dict: expected keys "
+            f"{name!r} is not an OFA accuracy-predictor state dict: expected keys "
             f"'0.weight' (tutorial format) or 'base_acc' (ofa.nas format), got {sorted(state)[:5]}"
         )
-    if weights[0].shape[1] <= columns.max():
+    if weights[0].shape[1] != n_inputs:
         raise ValueError(
-            f"checkpoint's first layer has {weights[0].shape[1]} inputs, fewer than the layout "
-            f"of space {encoder.space_.name!r} needs"
+            f"{name!r}: the first layer has {weights[0].shape[1]} inputs, but {layout} of space "
+            f"{encoder.space_.name!r} has {n_inputs} features; this checkpoint was trained on "
+            "another space or encoding (pass the right space, or source_image_sizes for an "
+            "ofa.nas checkpoint)"
         )
+    _check_chain(weights, biases, name)
     hidden = int(weights[0].shape[0])
     predictor = AccuracyPredictor(
         hidden_size=hidden, n_layers=len(biases), n_ensemble=1, device=device
@@ -173,7 +319,7 @@ def load_ofa_predictor(
     predictor.nets_ = [net]
     predictor.base_acc_ = base_acc
     predictor.n_features_in_ = encoder.n_features_out_
-    return Pipeline([("encoder", encoder), ("predictor", predictor)])
+    return AccuracyPipeline([("encoder", encoder), ("predictor", predictor)])
 
 
 def _default_image_sizes(space: SearchSpace) -> tuple[int, ...]:

@@ -8,10 +8,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 from torch import nn
+
+from .._versioning import VersionStampMixin
+from .._checks import check_finite_predictions, reject_non_numbers
+from .._constraints import StrictInterval as Interval
 
 __all__ = ["AccuracyPredictor", "AccuracyMLP", "DeviceWarning"]
 
@@ -35,6 +39,15 @@ def _make_regressor(est: "AccuracyPredictor", n_features: int, hidden: int, n_la
         device=device,
         verbose=0,
     )
+
+
+def _all_finite(X: np.ndarray) -> bool:
+    """``np.isfinite(X).all()``; for a large X, the sum instead (NaN/inf propagate into it,
+    and no n x d boolean temporary is made). A finite X whose sum overflows reads as not
+    finite and takes the validated path, which is still correct."""
+    if X.size <= 1 << 22:
+        return bool(np.isfinite(X).all())
+    return bool(np.isfinite(np.add.reduce(X, axis=None, dtype=np.float64)))
 
 
 class AccuracyMLP(nn.Module):
@@ -68,7 +81,7 @@ class AccuracyMLP(nn.Module):
         return self.layers(X) + self.base_acc
 
 
-class AccuracyPredictor(RegressorMixin, BaseEstimator):
+class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
     """Predict top-1 accuracy from architecture features with OFA's MLP, trained by skorch.
 
     The network is ``n_layers`` x (Linear + ReLU) of ``hidden_size`` units, a
@@ -238,14 +251,39 @@ class AccuracyPredictor(RegressorMixin, BaseEstimator):
             verbose=self.verbose,
         )
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any) -> "AccuracyPredictor":
         """Train the ensemble on features ``X`` and accuracies ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric features (e.g. the output of :class:`~sklearn_ofa.ArchEncoder`).
+            Strings are refused, not converted.
+        y : array-like of shape (n_samples,)
+            Finite accuracies (numbers; strings and booleans are refused).
 
         Returns
         -------
         self : AccuracyPredictor
+
+        Raises
+        ------
+        ValueError
+            No samples, NaN/inf in ``X`` or ``y``, or training diverged (the
+            network's weights are not finite).
+        TypeError
+            ``X`` or ``y`` holds strings, ``y`` holds booleans.
         """
-        self._validate_params()
+        try:
+            torch.device(self.device)
+        except (RuntimeError, ValueError, TypeError):
+            raise ValueError(
+                f"device = {self.device!r} is not a torch device; use e.g. 'cpu', 'cuda' "
+                "or 'cuda:0'"
+            ) from None
+        reject_non_numbers(X, "X")
+        reject_non_numbers(y, "y", allow_bool=False)
         X, y = validate_data(self, X, y, dtype=np.float32, y_numeric=True)
         if not X.flags.writeable:  # torch warns on read-only arrays (e.g. memmaps)
             X = X.copy()
@@ -275,21 +313,55 @@ class AccuracyPredictor(RegressorMixin, BaseEstimator):
             with torch.no_grad():  # fold the target scale into the last layer
                 module.layers[-1].weight.mul_(scale)
                 module.base_acc.fill_(mean)
+            if not all(bool(torch.isfinite(p).all()) for p in module.parameters()):
+                raise ValueError(
+                    f"training diverged: the network's weights are not finite after "
+                    f"{self.max_epochs} epochs with lr={self.lr!r}; lower lr or set "
+                    "standardize_target=True"
+                )
             nets.append(net)
         self.nets_ = nets
         self.base_acc_ = mean
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predicted accuracy per row, a 1-D ``float64`` array (ensemble mean)."""
+        """Predicted accuracy per row (ensemble mean).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            An empty batch (``[]`` or shape ``(0, n_features)``) gives an empty result.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples,)
+            Finite predictions.
+
+        Raises
+        ------
+        ValueError
+            Wrong number of features, NaN/inf in ``X``, or a non-finite output
+            of the network.
+        """
         if "nets_" not in self.__dict__:
             check_is_fitted(self, "nets_")
         if not self._is_clean_features(X):  # the encoder's output skips the full check
+            shape = getattr(X, "shape", None)
+            if isinstance(X, (list, tuple)) and len(X) == 0 or (
+                shape is not None and len(shape) in (1, 2) and shape[0] == 0
+            ):
+                if shape is not None and len(shape) == 2 and shape[1] != self.n_features_in_:
+                    raise ValueError(
+                        f"X has {shape[1]} features, but {type(self).__name__} is expecting "
+                        f"{self.n_features_in_} features as input."
+                    )
+                return np.zeros(0, dtype=np.float64)
+            reject_non_numbers(X, "X")
             X = validate_data(self, X, dtype=np.float32, reset=False)
         out = np.zeros(len(X), dtype=np.float64)
         for net in self.nets_:
             out += self._forward(net.module_, X)
-        return out / len(self.nets_)
+        return check_finite_predictions(out / len(self.nets_), type(self).__name__)
 
     def _is_clean_features(self, X: Any) -> bool:
         """True for a finite 2-D float32 ndarray with the fitted number of columns
@@ -300,20 +372,21 @@ class AccuracyPredictor(RegressorMixin, BaseEstimator):
             and X.dtype == np.float32
             and X.ndim == 2
             and X.shape[1] == getattr(self, "n_features_in_", -1)
-            and bool(np.isfinite(X).all())
+            and _all_finite(X)
         )
 
     @staticmethod
-    def _forward(module: nn.Module, X: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    def _forward(module: nn.Module, X: np.ndarray, chunk: int = 8192) -> np.ndarray:
+        # 8192 rows: one 400-wide hidden activation is 13 MB, so a large batch stays small
         device = module.base_acc.device
         module.eval()
-        parts = []
+        out = np.empty(len(X), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(X), chunk):
                 xb = np.ascontiguousarray(X[start : start + chunk])
                 xb = torch.from_numpy(xb if xb.flags.writeable else xb.copy())
-                parts.append(module(xb.to(device)).reshape(-1).cpu().numpy())
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+                out[start : start + len(xb)] = module(xb.to(device)).reshape(-1).cpu().numpy()
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -325,7 +398,7 @@ class AccuracyPredictor(RegressorMixin, BaseEstimator):
     # objects: pickle, joblib and skops (which cannot store tensors) all work,
     # and a predictor trained on CUDA loads on a CPU-only machine.
     def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
+        state = super().__getstate__()  # a copy, with the package version stamp
         if "nets_" in state:
             state["nets_"] = [
                 {k: v.detach().cpu().numpy() for k, v in net.module_.state_dict().items()}
@@ -338,7 +411,7 @@ class AccuracyPredictor(RegressorMixin, BaseEstimator):
         state = dict(state)
         weights = state.pop("nets_", None)
         devices = state.pop("_net_device", None)
-        self.__dict__.update(state)
+        super().__setstate__(state)  # warns when saved by another sklearn_ofa version
         if weights is None:
             return
         nets = []

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import validate_params
 
 from ..spaces import get_space
 
@@ -38,9 +39,20 @@ def _read_rows() -> tuple[list[dict], np.ndarray]:
                 }
             )
             top1.append(float(acc))
-    return archs, np.asarray(top1, dtype=np.float64)
+    target = np.asarray(top1, dtype=np.float64)
+    bad = ~(np.isfinite(target) & (target >= 0.0) & (target <= 1.0))
+    if bad.any():  # the bundled file is corrupt: never hand out a wrong target
+        r = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{_CSV}, data row {r + 1}: top1 = {target[r]!r} is not a fraction in [0, 1]; "
+            "the bundled file is corrupt, reinstall the package"
+        )
+    return archs, target
 
 
+@validate_params(
+    {"return_X_y": ["boolean"], "as_frame": ["boolean"]}, prefer_skip_nested_validation=True
+)
 def load_digits_subnets(*, return_X_y: bool = False, as_frame: bool = False) -> Any:
     """Load the measured top-1 of subnets of the small digits supernet.
 
