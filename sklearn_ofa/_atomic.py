@@ -69,3 +69,78 @@ def atomic_output(path: str | os.PathLike, *, durable: bool = False) -> Iterator
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike, *, replace: bool = True) -> Iterator[Path]:
+    """Yield a temporary folder to fill; on success it is renamed to ``path``.
+
+    The temporary folder is a hidden sibling of ``path`` (same file system, so
+    the rename is atomic). A reader sees no folder, the old folder or the
+    complete new one, never a half-written one; a failure removes the
+    temporary folder and leaves ``path`` as it was.
+
+    An existing ``path`` is replaced as a whole with ``replace=True`` (it is
+    renamed aside, the new folder renamed in, then the old one deleted; if the
+    second rename fails the old folder is put back). With ``replace=False`` an
+    existing non-empty ``path`` raises :class:`FileExistsError` before anything
+    is written.
+
+    Parameters
+    ----------
+    path : path
+        The folder to create or replace. Its parent is created if needed.
+    replace : bool, default=True
+        Whether an existing folder may be replaced.
+
+    Yields
+    ------
+    Path
+        The temporary folder (empty, with the permissions a plain new folder gets).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "tables"
+    >>> with atomic_folder(target) as tmp:
+    ...     _ = (tmp / "a.yaml").write_text("x: 1")
+    ...     _ = (tmp / "b.yaml").write_text("y: 2")
+    >>> sorted(p.name for p in target.iterdir())
+    ['a.yaml', 'b.yaml']
+    >>> len(list(target.parent.iterdir()))  # no temporary folder left behind
+    1
+    """
+    import shutil
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(20, "exists and is not a folder", str(path))
+    if not replace and path.is_dir() and any(path.iterdir()):
+        raise FileExistsError(17, "folder exists and is not empty", str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f"{TMP_PREFIX}{path.name}."))
+    try:
+        os.chmod(tmp, 0o777 & ~_UMASK)
+        yield tmp
+        old = None
+        if path.is_dir():
+            try:
+                os.rename(tmp, path)  # POSIX replaces an empty folder atomically
+            except OSError:
+                if not replace:
+                    raise FileExistsError(17, "folder exists and is not empty", str(path)) from None
+                old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f"{TMP_PREFIX}{path.name}.old."))
+                os.rename(path, old / "d")
+                try:
+                    os.rename(tmp, path)
+                except BaseException:
+                    os.rename(old / "d", path)
+                    raise
+        else:
+            os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    fsync_dir(path.parent)

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_output
+from ._atomic import atomic_folder, atomic_output
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "REPORT_FILES"]
+
+#: Names that a report folder of :func:`run_demo` holds (older releases wrote
+#: the models as ``.joblib``); a folder holding anything else is not replaced.
+REPORT_FILES = frozenset({
+    "report.json", "report.txt", "accuracy_parity.png", "latency_parity.png", "pareto.png",
+    "accuracy_pipeline.skops", "latency_table.skops", "latency_table_yaml", "lut_journal.jsonl",
+    "accuracy_pipeline.joblib", "latency_table.joblib",
+})
 
 
 def _log(verbose: bool, msg: str) -> None:
-    if verbose:
-        print(f"[sklearn-ofa demo] {msg}", flush=True)
+    if verbose:  # progress goes to stderr: stdout is the report (``--json``)
+        print(f"[sklearn-ofa demo] {msg}", file=sys.stderr, flush=True)
 
 
 def _write_json(path: Path, payload: Any) -> None:
@@ -39,12 +48,19 @@ def run_demo(out: str | os.PathLike = "sklearn-ofa-demo", *, quick: bool = False
     3. an evolutionary search under a few latency constraints.
 
     Writes ``report.json``, ``report.txt`` and PNG figures (with matplotlib)
-    into ``out``, and the fitted models as joblib files.
+    into ``out``, the fitted models as skops files (``accuracy_pipeline.skops``,
+    ``latency_table.skops``; load them with :func:`sklearn_ofa.persistence.load`),
+    the table as OFA YAML files and the profiling journal.
+
+    The folder appears whole or not at all: it is written as a hidden sibling
+    and renamed into place (replacing a previous report). The profiling journal
+    lives beside it (``.<out>.lut_journal.jsonl``) until the report is complete,
+    so an interrupted demo resumes its measurements.
 
     Parameters
     ----------
     out : path
-        Report folder (created).
+        Report folder (created, or replaced as a whole).
     quick : bool
         Smaller settings, for tests.
     random_state : int
@@ -54,8 +70,33 @@ def run_demo(out: str | os.PathLike = "sklearn-ofa-demo", *, quick: bool = False
     -------
     dict
         The report (also in ``report.json``); ``report["text"]`` is the summary.
+
+    Examples
+    --------
+    >>> report = run_demo("report/", quick=True, verbose=False)  # doctest: +SKIP
+    >>> sorted(report)  # doctest: +SKIP
+    ['accuracy', 'figures', 'latency', 'search', 'seconds_total', 'settings', 'text']
     """
-    import joblib
+    out = Path(out)
+    if out.is_dir():
+        foreign = sorted(p.name for p in out.iterdir()
+                         if p.name not in REPORT_FILES and not p.name.startswith(".tmp-"))
+        if foreign:
+            raise ValueError(
+                f"out = {str(out)!r} holds files that are not part of a demo report "
+                f"({', '.join(foreign[:3])}); allowed: a new folder or a previous report folder"
+            )
+    where = Path(os.path.abspath(out))
+    journal = where.parent / f".{where.name}.lut_journal{'-quick' if quick else ''}.jsonl"
+    with atomic_folder(out) as tmp:
+        report = _run(tmp, journal, quick=quick, random_state=random_state, verbose=verbose)
+        if journal.exists():
+            os.replace(journal, tmp / "lut_journal.jsonl")
+    _log(verbose, f"report written to {out}/ ({report['seconds_total']} s)")
+    return report
+
+
+def _run(out: Path, journal: Path, *, quick: bool, random_state: int, verbose: bool) -> dict:
     import torch
     from scipy.stats import kendalltau
     from sklearn.model_selection import KFold, cross_val_predict
@@ -65,8 +106,8 @@ def run_demo(out: str | os.PathLike = "sklearn-ofa-demo", *, quick: bool = False
     from .efficiency import FLOPsModel, LatencyTable
     from .efficiency.calibration import latency_report
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    from .persistence import save
+
     torch.set_num_threads(1)
     t_start = time.perf_counter()
     report: dict[str, Any] = {"settings": {"quick": quick, "random_state": random_state}}
@@ -92,12 +133,12 @@ def run_demo(out: str | os.PathLike = "sklearn-ofa-demo", *, quick: bool = False
     }
     _log(verbose, f"accuracy pipeline, {folds}-fold CV: Kendall tau {tau:.3f}, RMSE {rmse:.2f} points")
     acc_model = make_accuracy_pipeline(space, random_state=random_state).fit(X, y)
-    joblib.dump(acc_model, out / "accuracy_pipeline.joblib")
+    save(acc_model, out / "accuracy_pipeline.skops")
 
     # 2. latency table on this CPU ------------------------------------------
     t0 = time.perf_counter()
     reps = dict(warmup=2, repeats=5) if quick else dict(warmup=5, repeats=20)
-    lut = LatencyTable(space, cache_path=str(out / "lut_journal.jsonl"), verbose=verbose, **reps).fit()
+    lut = LatencyTable(space, cache_path=str(journal), verbose=verbose, **reps).fit()
     n_val = 16 if quick else 40
     val_codes = space.sample_codes(n_val, random_state=random_state + 1)
     measured = lut.measure(val_codes)
@@ -106,7 +147,7 @@ def run_demo(out: str | os.PathLike = "sklearn-ofa-demo", *, quick: bool = False
     cal_pred = cross_val_predict(cal_est, val_codes, measured,
                                  cv=KFold(4, shuffle=True, random_state=random_state))
     calibrated = LatencyTable(space, table=lut.lut_, calibration="linear", **reps).fit(val_codes, measured)
-    joblib.dump(calibrated, out / "latency_table.joblib")
+    save(calibrated, out / "latency_table.skops")
     lut.to_ofa_yaml(out / "latency_table_yaml")
     report["latency"] = {
         "distinct_blocks": lut.n_blocks_, "settings": lut.settings_,
@@ -146,7 +187,6 @@ def run_demo(out: str | os.PathLike = "sklearn-ofa-demo", *, quick: bool = False
     report["text"] = _text(report)
     (out / "report.txt").write_text(report["text"] + "\n")
     _write_json(out / "report.json", report)
-    _log(verbose, f"report written to {out}/ ({report['seconds_total']} s)")
     return report
 
 

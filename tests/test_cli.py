@@ -23,9 +23,12 @@ def run(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_demo_quick_writes_a_complete_report(tmp_path):
     out = tmp_path / "demo"
-    proc = run("demo", "--quick", "--quiet", "--out", str(out))
+    proc = run("demo", "--quick", "--json", "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads((out / "report.json").read_text())
+    printed = json.loads(proc.stdout)  # --json: stdout is the JSON report and nothing else
+    assert printed["search"] == report["search"]
+    assert "[sklearn-ofa demo]" in proc.stderr  # progress goes to stderr
     assert report["accuracy"]["n_subnets"] > 0 and -1 <= report["accuracy"]["kendall_tau_cv"] <= 1
     assert report["latency"]["distinct_blocks"] > 0
     assert len(report["search"]) == 3
@@ -35,13 +38,21 @@ def test_demo_quick_writes_a_complete_report(tmp_path):
         get_space("digits_mbv3").validate(s["arch"])
     assert lat == sorted(lat)
     for name in ("report.txt", "accuracy_parity.png", "latency_parity.png", "pareto.png",
-                 "accuracy_pipeline.joblib", "latency_table.joblib"):
+                 "accuracy_pipeline.skops", "latency_table.skops", "lut_journal.jsonl"):
         assert (out / name).stat().st_size > 0, name
     assert list((out / "latency_table_yaml").glob("*_lookup_table.yaml"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]  # no temporary, no journal left
+    # the saved models load safely and drive the CLI
+    archs = tmp_path / "archs.json"
+    archs.write_text(json.dumps([s["arch"] for s in report["search"]]))
+    proc = run("lut", "predict", "--table", str(out / "latency_table.skops"), "--archs", str(archs),
+               "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["latency_ms"] == pytest.approx(lat, rel=1e-6)
 
 
 def test_user_mistakes_are_one_line_errors(tmp_path, capsys):
-    assert main(["lut", "predict", "--table", str(tmp_path / "none.joblib"), "--archs", "x.json"]) == 2
+    assert main(["lut", "predict", "--table", str(tmp_path / "none.skops"), "--archs", "x.json"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("sklearn-ofa: error:") and "does not exist" in err and "Traceback" not in err
     bad = tmp_path / "archs.json"
@@ -70,7 +81,7 @@ def test_info_on_an_arch_and_a_specialized_net(ofa_reference, parity, capsys):
 
 
 def test_lut_convert_and_predict(tmp_path, ofa_reference, parity, capsys):
-    table = tmp_path / "note10.joblib"
+    table = tmp_path / "note10.skops"
     assert main(["lut", "convert", "--from-yaml", str(ofa_reference / "note10_lut"), "--out", str(table)]) == 0
     recs = [r for r in parity("mbv3_w1.2")["records"] if "note10_latency_ms" in r][:5]
     archs = tmp_path / "archs.json"
@@ -81,6 +92,15 @@ def test_lut_convert_and_predict(tmp_path, ofa_reference, parity, capsys):
     assert pred == pytest.approx([r["note10_latency_ms"] for r in recs], rel=1e-9)
     assert main(["lut", "convert", "--table", str(table), "--out", str(tmp_path / "yaml")]) == 0
     assert len(list((tmp_path / "yaml").glob("*_lookup_table.yaml"))) == 5
+    # a joblib file (a pickle) is read only with --trust-pickle
+    pickled = tmp_path / "note10.joblib"
+    assert main(["lut", "convert", "--from-yaml", str(tmp_path / "yaml"), "--out", str(pickled)]) == 0
+    capsys.readouterr()
+    assert main(["lut", "predict", "--table", str(pickled), "--archs", str(archs)]) == 2
+    assert "--trust-pickle" in capsys.readouterr().err
+    assert main(["lut", "predict", "--table", str(pickled), "--archs", str(archs), "--json",
+                 "--trust-pickle"]) == 0
+    assert json.loads(capsys.readouterr().out)["latency_ms"] == pytest.approx(pred, rel=1e-9)
 
 
 def test_dataset_build_with_an_importable_evaluator_resumes(tmp_path, capsys, monkeypatch):

@@ -260,3 +260,128 @@ def test_search_with_note10_table_and_ofa_predictor(ofa_reference):
     assert acc.predict([finder.best_arch_])[0] == pytest.approx(finder.best_accuracy_, abs=1e-6)
     assert 0.7 < finder.best_accuracy_ < 0.9
     assert finder.history_.best_accuracy[-1] > finder.history_.best_accuracy[0]
+
+
+# ------------------------------------------- predictors that return bad numbers
+class _Corrupting:
+    """Mixin of a real regressor whose ``predict`` spoils some outputs, as a broken model would."""
+
+    how = "nan"
+
+    def predict(self, X):
+        y = np.asarray(super().predict(X), dtype=np.float64)
+        if self.how == "nan":
+            y[::7] = np.nan
+        elif self.how == "inf":
+            y[-1] = np.inf
+        elif self.how == "-inf":
+            y[0] = -np.inf
+        elif self.how == "shape":
+            y = np.column_stack([y, y])
+        elif self.how == "short":
+            y = y[:-1]
+        elif self.how == "text":
+            y = np.array(["fast"] * len(y))
+        elif self.how == "none":
+            y = np.array([None] * len(y))
+        return y
+
+
+class CorruptRidge(_Corrupting, Ridge):
+    def __init__(self, how="nan", alpha=1.0):
+        super().__init__(alpha=alpha)
+        self.how = how
+
+
+class CorruptFLOPs(_Corrupting, FLOPsModel):
+    def __init__(self, how="nan", space="ofa_mbv3_w1.2", unit="M"):
+        super().__init__(space=space, unit=unit)
+        self.how = how
+
+
+BAD_OUTPUTS = {
+    "nan": "non-finite",
+    "inf": "non-finite",
+    "-inf": "non-finite",
+    "shape": "shape",
+    "short": "shape",
+    "text": "non-numeric",
+    "none": "non-finite",  # None converts to NaN
+}
+
+
+@pytest.mark.parametrize("how", sorted(BAD_OUTPUTS))
+def test_bad_accuracy_predictions_raise_naming_the_predictor(flops, how):
+    space = flops.space_
+    X = space.sample_codes(300, random_state=0)
+    acc = CorruptRidge(how=how).fit(X, np.log(flops.predict(X)))
+    finder = EvolutionFinder(acc, flops, 300.0, space="ofa_mbv3_w1.2", population_size=20,
+                             n_generations=3, random_state=0)
+    with pytest.raises(ValueError, match="accuracy_predictor") as info:
+        finder.search()
+    msg = str(info.value)
+    assert BAD_OUTPUTS[how] in msg and "20 archs" in msg
+    if BAD_OUTPUTS[how] == "non-finite":
+        n_bad = {"nan": 3, "none": 20}.get(how, 1)  # NaN: rows 0, 7, 14 of the 20 initial archs
+        assert f"returned {n_bad} non-finite" in msg
+        assert "for arch {'ks': [" in msg  # an example arch, as a dict the user can inspect
+        assert "image_size" in msg
+
+
+@pytest.mark.parametrize("how", sorted(BAD_OUTPUTS))
+def test_bad_efficiency_predictions_raise_naming_the_predictor(ridge, how):
+    eff = CorruptFLOPs(how=how).fit()
+    finder = EvolutionFinder(ridge, eff, 300.0, space="ofa_mbv3_w1.2", population_size=20,
+                             n_generations=3, random_state=0)
+    with pytest.raises(ValueError, match="efficiency_predictor") as info:
+        finder.search()
+    assert BAD_OUTPUTS[how] in str(info.value)
+
+
+def test_bad_predictions_in_a_later_generation_are_caught(flops):
+    """A predictor that breaks mid-search (e.g. a flaky remote one): the search stops with an
+    error at that generation instead of finishing with accuracy=nan or a wrong best arch."""
+
+    class BreaksAfterFirstCall(Ridge):
+        def predict(self, X):
+            y = super().predict(X)
+            self.calls_ = getattr(self, "calls_", 0) + 1
+            if self.calls_ > 1:
+                y[-1] = np.nan
+            return y
+
+    space = flops.space_
+    X = space.sample_codes(300, random_state=0)
+    acc = BreaksAfterFirstCall().fit(X, np.log(flops.predict(X)))
+    finder = EvolutionFinder(acc, flops, None, space="ofa_mbv3_w1.2", population_size=20,
+                             n_generations=5, random_state=0)
+    with pytest.raises(ValueError, match="accuracy_predictor.predict returned 1 non-finite"):
+        finder.search()
+    assert acc.calls_ == 2 and not hasattr(finder, "best_arch_")
+
+
+def test_column_vector_predictions_are_accepted(ridge, flops):
+    class ColumnRidge(Ridge):
+        def predict(self, X):
+            return super().predict(X).reshape(-1, 1)
+
+    space = flops.space_
+    X = space.sample_codes(300, random_state=0)
+    acc = ColumnRidge().fit(X, np.log(flops.predict(X)))
+    res = EvolutionFinder(acc, flops, 300.0, space="ofa_mbv3_w1.2", population_size=20,
+                          n_generations=3, random_state=0).search()
+    assert np.isfinite(res.accuracy) and res.efficiency <= 300.0
+
+
+def test_pareto_sweep_with_a_nan_predictor_raises(flops):
+    space = flops.space_
+    X = space.sample_codes(300, random_state=0)
+    acc = CorruptRidge(how="nan").fit(X, np.log(flops.predict(X)))
+    finder = EvolutionFinder(acc, flops, space="ofa_mbv3_w1.2", population_size=20,
+                             n_generations=2, random_state=0)
+    with pytest.raises(ValueError, match="accuracy_predictor"):
+        pareto_sweep(finder, [250, 400])
+    with pytest.raises(ValueError, match=r"efficiency\[1\] = inf .*1 non-finite"):
+        pareto_front([0.5, 0.6], [1.0, np.inf])
+    with pytest.raises(ValueError, match="accuracy must be numbers"):
+        pareto_mask(["a", "b"], [1.0, 2.0])

@@ -19,10 +19,12 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..spaces import CODE_DTYPE, SearchSpace, get_space
+from .._constraints import StrictInterval as Interval
+from ..exceptions import SpaceMismatchError
+from ..spaces import CODE_DTYPE, Codes, SearchSpace, get_space
 
 __all__ = ["EvolutionFinder", "TRUSTED_IMAGE_SIZES"]
 
@@ -55,63 +57,22 @@ def _row_keys(codes: np.ndarray) -> np.ndarray:
     return codes.view(np.dtype((np.void, codes.dtype.itemsize * codes.shape[1]))).ravel()
 
 
-def _config_without_sizes(space: SearchSpace) -> Any:
+def _codes_for(src: SearchSpace, dst: SearchSpace, allowed: dict, role: str):
+    """Translate the search's codes (space ``src``) into ``dst``-tagged codes of a predictor,
+    after checking once that every value the search can produce exists in ``dst``."""
     try:
-        cfg = dict(space.get_config())
-    except NotImplementedError:  # a space without a config: compare its genes only
-        return None
-    cfg.pop("image_sizes", None)
-    return cfg
+        translate = dst.translator_from(src)
+    except SpaceMismatchError as exc:
+        raise SpaceMismatchError(
+            f"{role} works on space {dst.describe()} whose genes or structure differ from the "
+            f"search space {src.describe()} ({exc}); pass space= matching the predictors"
+        ) from None
+    translate.check(allowed, role)
 
+    def convert(codes: np.ndarray) -> Codes:
+        return Codes(translate(codes, checked=True), dst)
 
-class _CodeTranslator:
-    """Vectorised code conversion between two spaces with the same genes but other choices."""
-
-    def __init__(self, src: SearchSpace, dst: SearchSpace, role: str):
-        same = [g.key for g in src.genes] == [g.key for g in dst.genes] and [
-            g.pos for g in src.genes
-        ] == [g.pos for g in dst.genes]
-        if same:
-            same = _config_without_sizes(src) == _config_without_sizes(dst)
-        if not same:
-            raise ValueError(
-                f"{role} works on space {dst.name!r} whose genes or widths differ from the search "
-                f"space {src.name!r}; pass space= matching the predictors"
-            )
-        self.identity = all(a.choices == b.choices for a, b in zip(src.genes, dst.genes))
-        if self.identity:
-            return
-        sizes = src.n_choices + 1
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
-        table = np.full(int(sizes.sum()), -2, dtype=CODE_DTYPE)
-        for j, (a, b) in enumerate(zip(src.genes, dst.genes)):
-            table[self.offsets[j]] = -1
-            for code, value in enumerate(a.choices):
-                if value in b.choices:
-                    table[self.offsets[j] + 1 + code] = b.choices.index(value)
-        self.table = table
-        self.src, self.dst, self.role = src, dst, role
-
-    def check(self, allowed_codes: dict[int, np.ndarray]) -> None:
-        """Raise when a value the search may produce is unknown to the predictor's space."""
-        if self.identity:
-            return
-        for j in range(self.src.n_genes):
-            codes = allowed_codes.get(j, np.arange(self.src.n_choices[j]))
-            bad = self.table[self.offsets[j] + 1 + codes] == -2
-            if bad.any():
-                gene = self.src.genes[j]
-                values = [gene.choices[c] for c in codes[bad]]
-                raise ValueError(
-                    f"image_sizes/space: {gene.label} values {values} are not in the space "
-                    f"of the {self.role} ({self.dst.name!r}); allowed values: "
-                    f"{list(self.dst.genes[j].choices)}"
-                )
-
-    def __call__(self, codes: np.ndarray) -> np.ndarray:
-        if self.identity:
-            return codes
-        return self.table[self.offsets[None, :] + 1 + codes]
+    return convert
 
 
 class EvolutionFinder(BaseEstimator):
@@ -287,11 +248,9 @@ class EvolutionFinder(BaseEstimator):
         space = base if tuple(sizes) == base.image_sizes else get_space(base, image_sizes=sizes)
         self.space_ = space
         self._r_col = int(space.key_columns["image_size"][0])
-        self._acc_codes = _CodeTranslator(space, acc_space or base, "accuracy_predictor")
-        self._eff_codes = _CodeTranslator(space, eff_space or base, "efficiency_predictor")
         allowed = {self._r_col: np.arange(len(sizes))}
-        self._acc_codes.check(allowed)
-        self._eff_codes.check(allowed)
+        self._acc_codes = _codes_for(space, acc_space or base, allowed, "accuracy_predictor")
+        self._eff_codes = _codes_for(space, eff_space or base, allowed, "efficiency_predictor")
         rprob = self.mutate_prob if self.resolution_mutate_prob is None else self.resolution_mutate_prob
         self._gene_prob = np.full(space.n_genes, float(self.mutate_prob))
         self._gene_prob[self._r_col] = rprob
@@ -352,12 +311,48 @@ class EvolutionFinder(BaseEstimator):
         return child
 
     def _efficiency(self, codes: np.ndarray) -> np.ndarray:
-        eff = np.asarray(self.efficiency_predictor.predict(self._eff_codes(codes)), dtype=np.float64)
-        return eff.reshape(len(codes))
+        eff = self.efficiency_predictor.predict(self._eff_codes(codes))
+        return self._checked(eff, codes, "efficiency_predictor")
 
     def _accuracy(self, codes: np.ndarray) -> np.ndarray:
-        acc = np.asarray(self.accuracy_predictor.predict(self._acc_codes(codes)), dtype=np.float64)
-        return acc.reshape(len(codes))
+        acc = self.accuracy_predictor.predict(self._acc_codes(codes))
+        return self._checked(acc, codes, "accuracy_predictor")
+
+    def _checked(self, raw: Any, codes: np.ndarray, role: str) -> np.ndarray:
+        """``raw`` as a float vector of one finite value per code row, or a ValueError.
+
+        A NaN or inf prediction would silently decide the search (NaN is never
+        feasible, never the best; inf always is, or never): refuse it instead.
+        One vectorised test on the happy path.
+        """
+        n = len(codes)
+        try:
+            out = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError):
+            kind = getattr(getattr(raw, "dtype", None), "name", type(raw).__name__)
+            raise ValueError(
+                f"{role}.predict returned non-numeric output ({kind}) for {n} archs; "
+                f"allowed: one finite number per arch"
+            ) from None
+        if out.shape != (n,):
+            if out.shape != (n, 1):
+                raise ValueError(
+                    f"{role}.predict returned an array of shape {out.shape} for {n} archs; "
+                    f"allowed: shape ({n},) (one finite number per arch)"
+                )
+            out = out.reshape(n)
+        if not np.isfinite(out).all():
+            bad = np.flatnonzero(~np.isfinite(out))
+            i = int(bad[0])
+            try:
+                example = self.space_.from_codes(np.asarray(codes[i : i + 1]))[0]
+            except (ValueError, TypeError):  # pragma: no cover - codes come from the space
+                example = np.asarray(codes[i]).tolist()
+            raise ValueError(
+                f"{role}.predict returned {len(bad)} non-finite value(s) (NaN or inf) for {n} "
+                f"archs; allowed: finite numbers; e.g. {out[i]} for arch {example}"
+            )
+        return out
 
     def _accuracy_new(self, kids: np.ndarray) -> np.ndarray:
         """Accuracy of the children; each distinct arch is predicted once per search."""

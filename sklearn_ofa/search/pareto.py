@@ -11,8 +11,14 @@ __all__ = ["pareto_mask", "pareto_front", "pareto_sweep"]
 
 
 def _check_pair(accuracy: Any, efficiency: Any) -> tuple[np.ndarray, np.ndarray]:
-    acc = np.asarray(accuracy, dtype=np.float64)
-    eff = np.asarray(efficiency, dtype=np.float64)
+    arrays = []
+    for name, values in (("accuracy", accuracy), ("efficiency", efficiency)):
+        try:
+            arrays.append(np.asarray(values, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be numbers, got {type(values).__name__} that is not "
+                             f"numeric; allowed values: finite numbers") from None
+    acc, eff = arrays
     if acc.ndim != 1 or eff.ndim != 1 or acc.shape != eff.shape:
         raise ValueError(
             f"accuracy and efficiency must be 1-D arrays of the same length, "
@@ -20,8 +26,10 @@ def _check_pair(accuracy: Any, efficiency: Any) -> tuple[np.ndarray, np.ndarray]
         )
     for name, arr in (("accuracy", acc), ("efficiency", eff)):
         if not np.isfinite(arr).all():
-            i = int(np.flatnonzero(~np.isfinite(arr))[0])
-            raise ValueError(f"{name}[{i}] = {arr[i]} is not allowed; allowed values: finite numbers")
+            bad = np.flatnonzero(~np.isfinite(arr))
+            i = int(bad[0])
+            raise ValueError(f"{name}[{i}] = {arr[i]} is not allowed ({len(bad)} non-finite "
+                             f"value(s) in {name}); allowed values: finite numbers")
     return acc, eff
 
 
