@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = [
-    "is_bool", "check_int", "check_real", "check_choice_list", "check_int_list",
+    "is_bool", "is_int", "is_real", "check_int", "check_real", "check_choice_list", "check_int_list",
     "check_options", "check_name", "reject_non_numbers", "check_finite_predictions",
     "check_predictions", "zero_samples_error", "n_rows",
 ]
@@ -25,17 +25,19 @@ def is_bool(value: Any) -> bool:
     return isinstance(value, (bool, np.bool_))
 
 
-def _is_int(v: Any) -> bool:
+def is_int(v: Any) -> bool:
+    """An integer that is not a bool."""
     return isinstance(v, numbers.Integral) and not is_bool(v)
 
 
-def _is_real(v: Any) -> bool:
+def is_real(v: Any) -> bool:
+    """A real number that is not a bool."""
     return isinstance(v, numbers.Real) and not is_bool(v)
 
 
 def check_int(name: str, value: Any, *, low: int | None = None, odd: bool = False) -> int:
     """``value`` as an int; raise naming ``name`` unless an integer ``>= low`` (and odd)."""
-    if not _is_int(value):
+    if not is_int(value):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     value = int(value)
     if low is not None and value < low:
@@ -50,7 +52,7 @@ def check_real(
     low_open: bool = False, high_open: bool = False,
 ) -> float:
     """``value`` as a finite float within ``[low, high]`` (ends open where asked)."""
-    if not _is_real(value):
+    if not is_real(value):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     value = float(value)
     lo_bad = low is not None and (value <= low if low_open else value < low)

@@ -27,7 +27,7 @@ import torch
 from ..encoding import ArchEncoder
 from ..exceptions import ArchValueError
 from ..spaces import SearchSpace, get_space
-from .._checks import check_int_list
+from .._checks import check_int_list, is_bool
 from .pipeline import AccuracyPipeline
 from .predictor import AccuracyPredictor
 
@@ -46,7 +46,7 @@ def _check_load_args(path: Any, image_sizes: Any, source_image_sizes: Any, clip:
     for label, sizes in (("image_sizes", image_sizes), ("source_image_sizes", source_image_sizes)):
         if sizes is not None:
             check_int_list(label, sizes)
-    if not isinstance(clip, (bool, np.bool_)):
+    if not is_bool(clip):
         raise TypeError(f"clip_image_sizes must be a bool, got {type(clip).__name__} {clip!r}")
     try:
         if not isinstance(device, str):

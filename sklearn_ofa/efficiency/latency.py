@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._checks import is_bool
+
 __all__ = ["LatencyResult", "measure_latency", "fold_batchnorm", "allocator_settings"]
 
 _MALLOC_VARS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
@@ -150,13 +152,13 @@ def check_module(model: Any, name: str = "model") -> None:
 
 def _check_int(name: str, value: Any, low: int, allowed: str | None = None) -> None:
     """An int (not a bool, not a float) ``>= low``, else ``ValueError`` naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < low:
+    if is_bool(value) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"{name} = {value!r} is not allowed; allowed values: {allowed or f'an int >= {low}'}")
 
 
 def _check_bool(name: str, value: Any) -> None:
     """A bool (Python or numpy), else ``TypeError`` naming ``name``."""
-    if not isinstance(value, (bool, np.bool_)):
+    if not is_bool(value):
         raise TypeError(f"{name} = {value!r} is not allowed; allowed values: True or False")
 
 
@@ -164,7 +166,7 @@ def _check_seconds(name: str, value: Any) -> None:
     """A finite number of seconds >= 0 or None."""
     if value is None:
         return
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not (
+    if is_bool(value) or not isinstance(value, numbers.Real) or not (
         math.isfinite(value) and value >= 0
     ):
         raise ValueError(

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from .._versioning import VersionStampMixin
 from ..exceptions import MissingBlockError
 from ..spaces import Block, SearchSpace, get_space
-from .._checks import check_predictions, zero_samples_error
+from .._checks import check_predictions, is_bool, zero_samples_error
 from .._constraints import int_interval, real_interval
 from .ofa_yaml import check_latency_stats
 
@@ -191,7 +191,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
             )
         if self.image_sizes is not None:
             sizes = list(self.image_sizes)
-            bad = [r for r in sizes if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Integral)
+            bad = [r for r in sizes if is_bool(r) or not isinstance(r, numbers.Integral)
                    or r < 1]
             if not sizes or bad:
                 raise ValueError(
@@ -733,7 +733,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         """
         self._validate_params()
         self._check_params()
-        if not isinstance(allow_other_device, (bool, np.bool_)):
+        if not is_bool(allow_other_device):
             raise TypeError(f"allow_other_device must be a bool, got {allow_other_device!r}")
         if hasattr(self, "settings_") and not allow_other_device:
             self._check_same_device()
@@ -862,7 +862,7 @@ def _image_size_key(r: Any) -> int:
     """An image-size key of a ``table`` (an int >= 1, or its decimal string as JSON writes it)."""
     if isinstance(r, str) and r.strip().isdigit():
         r = int(r)
-    if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Integral) or r < 1:
+    if is_bool(r) or not isinstance(r, numbers.Integral) or r < 1:
         raise ValueError(
             f"table key {r!r} is not allowed; allowed values: image sizes (ints >= 1), e.g. "
             "{224: {block key: {'median': ms}}}"

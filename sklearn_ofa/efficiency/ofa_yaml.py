@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from .._atomic import atomic_output
+from .._checks import is_real
 
 __all__ = ["load_ofa_lut", "save_ofa_lut", "image_size_of_file", "check_latency_stats"]
 
@@ -35,13 +36,9 @@ def image_size_of_file(path: str | os.PathLike, entries: Mapping | None = None) 
     return None
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def _check_number(value: Any, where: str, allowed: str, *, integral: bool = False,
                   low: float = 0.0) -> None:
-    ok = _is_real(value) and math.isfinite(value) and value >= low
+    ok = is_real(value) and math.isfinite(value) and value >= low
     if ok and integral:
         ok = float(value).is_integer()
     if not ok:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import numbers
 import operator
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -21,7 +20,7 @@ import numpy as np
 from ..exceptions import ArchTypeError, ArchValueError, NetConfigError
 from ._blocks import Block
 from ._codes import Codes, CodeTranslator
-from .._checks import check_int, check_real
+from .._checks import check_int, check_real, is_int, is_real
 
 __all__ = ["Gene", "Unit", "SearchSpace", "CODE_DTYPE", "Codes"]
 
@@ -57,14 +56,6 @@ class Unit:
 
 def _fmt_choices(choices: Sequence) -> str:
     return "[" + ", ".join(repr(c) for c in choices) + "]"
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
 
 
 def _as_array(codes: Any) -> np.ndarray:
@@ -155,7 +146,7 @@ class SearchSpace:
         for key, cols in self.key_columns.items():
             self._key_choices[key] = [self.genes[c].choices for c in cols]
             allc = [v for c in cols for v in self.genes[c].choices]
-            if all(_is_int(v) and 0 <= v <= 4096 for v in allc):
+            if all(is_int(v) and 0 <= v <= 4096 for v in allc):
                 lut = np.full((len(cols), max(allc) + 1), -1, dtype=np.intp)
                 for j, c in enumerate(cols):
                     for code, v in enumerate(self.genes[c].choices):
@@ -324,7 +315,7 @@ class SearchSpace:
 
     def _check_value(self, value: Any, choices: tuple, label: str, key: str) -> Any:
         kind = self.value_kind.get(key, "int")
-        ok_type = _is_int(value) if kind == "int" else _is_number(value)
+        ok_type = is_int(value) if kind == "int" else is_real(value)
         if not ok_type:
             want = "an int" if kind == "int" else "a number"
             raise ArchTypeError(
@@ -499,13 +490,7 @@ class SearchSpace:
         20
         """
         arr = _as_array(codes)
-        if arr.ndim != 2 or arr.shape[1] != self.n_genes or not np.issubdtype(arr.dtype, np.integer):
-            raise ArchValueError(
-                f"codes must be an integer matrix of shape (n_archs, {self.n_genes}) for space "
-                f"{self.name!r}, got {arr.dtype} {arr.shape}"
-            )
-        if len(arr) and ((arr < -1) | (arr >= self.n_choices[None, :])).any():
-            raise ArchValueError(f"codes out of range for space {self.name!r}")
+        self._check_matrix(arr)
         out = np.array(arr, dtype=CODE_DTYPE)
         out[:, self._non_slot_columns] = np.maximum(out[:, self._non_slot_columns], 0)
         self._mask_inactive(out)
@@ -539,24 +524,7 @@ class SearchSpace:
             if source != self:
                 return np.asarray(self.translate_codes(codes, source))
         arr = np.asarray(codes) if isinstance(codes, np.ndarray) else _as_array(codes)
-        if arr.dtype == object or not np.issubdtype(arr.dtype, np.integer):
-            raise ArchTypeError(
-                f"codes must be an integer matrix (one row per arch, {self.n_genes} columns "
-                f"for space {self.name!r}), got dtype {arr.dtype}"
-            )
-        if arr.ndim != 2 or arr.shape[1] != self.n_genes:
-            raise ArchValueError(
-                f"codes must have shape (n_archs, {self.n_genes}) for space {self.name!r}, "
-                f"got {arr.shape}"
-            )
-        if len(arr) and (
-            arr.min(axis=0).min() < -1 or (arr.max(axis=0) >= self.n_choices).any()
-        ):
-            r, c = np.argwhere((arr < -1) | (arr >= self.n_choices[None, :]))[0]
-            raise ArchValueError(
-                f"codes[{r}, {c}] ({self.genes[c].label}) = {arr[r, c]} is out of range; "
-                f"allowed: -1 (inactive) or 0..{self.n_choices[c] - 1}"
-            )
+        self._check_matrix(arr)
         arr = arr.astype(CODE_DTYPE, copy=False)
         if not len(arr) or self._codes_consistent(arr):
             return arr
@@ -577,6 +545,27 @@ class SearchSpace:
                 "depth genes: inactive block slots must be -1 and active ones >= 0"
             )
         return arr
+
+    def _check_matrix(self, arr: np.ndarray) -> None:
+        """Integer dtype, ``(n, n_genes)`` shape, every code in ``-1..n_choices - 1``."""
+        if arr.dtype == object or not np.issubdtype(arr.dtype, np.integer):
+            raise ArchTypeError(
+                f"codes must be an integer matrix (one row per arch, {self.n_genes} columns "
+                f"for space {self.name!r}), got dtype {arr.dtype}"
+            )
+        if arr.ndim != 2 or arr.shape[1] != self.n_genes:
+            raise ArchValueError(
+                f"codes must have shape (n_archs, {self.n_genes}) for space {self.name!r}, "
+                f"got {arr.shape}"
+            )
+        if len(arr) and (
+            arr.min(axis=0).min() < -1 or (arr.max(axis=0) >= self.n_choices).any()
+        ):
+            r, c = np.argwhere((arr < -1) | (arr >= self.n_choices[None, :]))[0]
+            raise ArchValueError(
+                f"codes[{r}, {c}] ({self.genes[c].label}) = {arr[r, c]} is out of range; "
+                f"allowed: -1 (inactive) or 0..{self.n_choices[c] - 1}"
+            )
 
     def _codes_consistent(self, arr: np.ndarray) -> bool:
         """In-range codes agree with their depths: slot genes are -1 exactly where
