@@ -317,7 +317,9 @@ def load_ofa_predictor(
     module_state[f"layers.{2 * len(biases)}.weight"] = weights[-1].float()
     net.module_.load_state_dict(module_state)
     predictor.nets_ = [net]
+    predictor.history_ = [net.history]
     predictor.base_acc_ = base_acc
+    predictor.target_scale_ = 1.0
     predictor.n_features_in_ = encoder.n_features_out_
     return AccuracyPipeline([("encoder", encoder), ("predictor", predictor)])
 

@@ -77,7 +77,9 @@ def make_accuracy_pipeline(
         Image sizes of the encoder's resolution one-hot (default: the space's).
     **predictor_params
         Parameters of :class:`AccuracyPredictor` (``hidden_size``, ``max_epochs``,
-        ``random_state``, ...); grid-search them as ``predictor__<name>``.
+        ``random_state``, ...) and skorch's prefixed ones it routes
+        (``optimizer__momentum``, ``module__hidden_size``, ...); grid-search them
+        as ``predictor__<name>``.
 
     Returns
     -------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
 import numbers
 import warnings
 from typing import Any
@@ -11,34 +13,53 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+from skorch.exceptions import DeviceWarning as _SkorchDeviceWarning
 from torch import nn
 
-from .._versioning import VersionStampMixin
 from .._checks import check_finite_predictions, reject_non_numbers
 from .._constraints import StrictInterval as Interval
+from .._versioning import VersionStampMixin
 
-__all__ = ["AccuracyPredictor", "AccuracyMLP", "DeviceWarning"]
-
-
-class DeviceWarning(UserWarning):
-    """A predictor is loaded on another device than the one it was trained on."""
+__all__ = ["AccuracyMLP", "AccuracyPredictor", "DeviceWarning"]
 
 
-def _make_regressor(est: "AccuracyPredictor", n_features: int, hidden: int, n_layers: int,
-                    device: str):
-    """An uninitialised skorch regressor around :class:`AccuracyMLP` for loading weights."""
-    from skorch import NeuralNetRegressor
+class DeviceWarning(_SkorchDeviceWarning):
+    """A predictor is loaded on another device than the one it was trained on.
 
-    return NeuralNetRegressor(
-        module=AccuracyMLP,
-        module__input_dim=n_features,
-        module__hidden_size=hidden,
-        module__n_layers=n_layers,
-        criterion=nn.MSELoss,
-        optimizer=torch.optim.Adam,
-        device=device,
-        verbose=0,
-    )
+    A subclass of :class:`skorch.exceptions.DeviceWarning`, so a filter on
+    skorch's warning also catches this one.
+    """
+
+
+#: skorch's parameter prefixes routed to the network(s), as ``NeuralNet`` does.
+ROUTED_PREFIXES = ("module", "optimizer", "criterion", "callbacks", "iterator_train",
+                   "iterator_valid")
+#: skorch spellings of this estimator's own parameters (the flat name is canonical).
+SKORCH_ALIASES = {"module__hidden_size": "hidden_size", "module__n_layers": "n_layers",
+                  "optimizer__weight_decay": "weight_decay", "optimizer__lr": "lr"}
+_FROM_DATA = ("module__input_dim", "module__base_acc")
+_HISTORY_KEY = "history_"
+_ADDED_PARAMS = {"optimizer": None, "criterion": None, "callbacks": None, "train_split": None,
+                 "warm_start": False}
+
+
+def _routing_error(key: str) -> str | None:
+    """Why ``key`` is not a routed skorch parameter, or None when it is one."""
+    prefix, _, rest = key.partition("__")
+    if not rest or prefix not in ROUTED_PREFIXES:
+        return f"{key!r} is not a parameter nor a skorch prefix {list(ROUTED_PREFIXES)}"
+    if key in _FROM_DATA:
+        return f"{key!r} is set from the training data"
+    if prefix == "module" and key not in SKORCH_ALIASES:
+        return f"AccuracyMLP takes only {sorted(k for k in SKORCH_ALIASES if k[0] == 'm')}"
+    return None
+
+
+def _fold(module: nn.Module, scale: float, base: float) -> None:
+    """Scale the last layer by ``scale`` and set the constant offset to ``base``."""
+    with torch.no_grad():
+        module.layers[-1].weight.mul_(scale)
+        module.base_acc.fill_(base)
 
 
 def _all_finite(X: np.ndarray) -> bool:
@@ -87,21 +108,34 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
     The network is ``n_layers`` x (Linear + ReLU) of ``hidden_size`` units, a
     final Linear without bias, and a constant offset ``base_acc`` equal to the
     mean of the training targets. Each member of the ensemble is a fitted
-    :class:`skorch.NeuralNetRegressor` (Adam, MSE loss) in ``nets_``;
+    :class:`skorch.NeuralNetRegressor` (Adam, MSE loss by default) in ``nets_``;
     predictions are their average.
+
+    skorch's own parameters are routed to the network(s) as a bare
+    ``NeuralNetRegressor`` routes them: ``module__*``, ``optimizer__*``,
+    ``criterion__*``, ``callbacks__*``, ``iterator_train__*`` and
+    ``iterator_valid__*`` are accepted by the constructor, ``set_params``,
+    ``clone`` and grid searches (``predictor__optimizer__momentum`` in a
+    pipeline); the constructor takes them as further keyword arguments
+    (its listed signature leaves out that ``**kwargs``). ``module__hidden_size``, ``module__n_layers``,
+    ``optimizer__weight_decay`` and ``optimizer__lr`` are the skorch spellings of
+    ``hidden_size``, ``n_layers``, ``weight_decay`` and ``lr``: setting either
+    spelling sets the flat (canonical) parameter, which ``repr`` and
+    ``get_params(deep=False)`` show.
 
     Parameters
     ----------
     hidden_size : int, default=400
-        Width of the hidden layers.
+        Width of the hidden layers (alias ``module__hidden_size``).
     n_layers : int, default=3
-        Number of hidden layers.
+        Number of hidden layers (alias ``module__n_layers``).
     lr : float, default=1e-3
-        Adam learning rate.
+        Learning rate (alias ``optimizer__lr``).
     weight_decay : float, default=1e-4
-        Adam weight decay.
+        The optimizer's weight decay (alias ``optimizer__weight_decay``).
     max_epochs : int, default=100
-        Training epochs (an upper bound with ``early_stopping``).
+        Training epochs per ``fit`` / ``partial_fit`` call (an upper bound with
+        ``early_stopping``).
     batch_size : int, default=128
         Mini-batch size.
     lr_schedule : {"cosine", "constant"}, default="cosine"
@@ -123,18 +157,39 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         Epochs without improvement before stopping.
     device : str, default="cpu"
         Torch device for training and prediction (e.g. ``"cuda"``).
-    random_state : int, RandomState instance or None, default=None
+    random_state : int, RandomState instance, Generator or None, default=None
         Seed of weight initialisation, shuffling and the validation split; an
         int makes CPU training deterministic.
     verbose : int, default=0
         skorch's per-epoch printing.
+    optimizer : torch optimizer class or None, default=None
+        ``None``: :class:`torch.optim.Adam` (OFA's). Its keyword arguments are
+        ``optimizer__<name>`` (e.g. ``optimizer__momentum`` for SGD).
+    criterion : torch loss class or None, default=None
+        ``None``: :class:`torch.nn.MSELoss`; arguments as ``criterion__<name>``.
+    callbacks : list of skorch callbacks or None, default=None
+        Run after the built-in ``"lr_schedule"`` (cosine) and ``"early_stopping"``
+        callbacks; each network gets its own copy. ``callbacks__<name>__<param>``
+        sets a callback's parameter, ``callbacks__<name>=None`` drops it.
+    train_split : callable or None, default=None
+        skorch's ``train_split``. ``None``: no split, or with ``early_stopping`` a
+        :class:`skorch.dataset.ValidSplit` of ``validation_fraction``.
+    warm_start : bool, default=False
+        ``fit`` continues training the fitted networks (``max_epochs`` more
+        epochs) instead of starting new ones.
 
     Attributes
     ----------
     nets_ : list of skorch.NeuralNetRegressor
         The fitted networks (``module_`` is an :class:`AccuracyMLP`).
+    history_ : list of skorch.callbacks.History
+        The training history of each network in ``nets_`` (``history_[0]`` for one
+        net, e.g. ``history_[0][:, "train_loss"]``); continued training appends
+        to it. Kept through pickle, joblib and skops.
     base_acc_ : float
-        Mean of the training targets.
+        Mean of the training targets of the first ``fit`` / ``partial_fit``.
+    target_scale_ : float
+        Standard deviation of those targets with ``standardize_target``, else 1.0.
     n_features_in_ : int
         Number of input features.
 
@@ -147,6 +202,14 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
     numpy weight arrays, so pickle, joblib and skops work and a predictor
     trained on CUDA loads on a CPU-only machine (with a :class:`DeviceWarning`).
 
+    ``partial_fit`` (and ``fit`` with ``warm_start=True`` on a fitted predictor)
+    trains the same networks ``max_epochs`` more epochs on the data given,
+    keeping their optimizer state (a fresh optimizer after unpickling); the
+    cosine schedule restarts from ``lr``. The target offset ``base_acc_`` and
+    scale ``target_scale_`` stay those of the first call, so the networks go on
+    learning in the same units; the network shape and ``n_ensemble`` must not
+    change between calls.
+
     Examples
     --------
     >>> import numpy as np
@@ -158,6 +221,10 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
     ...                           random_state=0).fit(X, y)
     >>> model.predict(X[:3]).shape
     (3,)
+    >>> len(model.partial_fit(X, y).history_[0])  # 5 more epochs of the same network
+    10
+    >>> AccuracyPredictor(module__hidden_size=32, optimizer__weight_decay=0.0)
+    AccuracyPredictor(hidden_size=32, weight_decay=0.0)
     """
 
     _parameter_constraints: dict = {
@@ -174,8 +241,13 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "patience": [Interval(numbers.Integral, 1, None, closed="left")],
         "device": [str],
-        "random_state": ["random_state"],
+        "random_state": ["random_state", np.random.Generator],
         "verbose": ["verbose"],
+        "optimizer": [callable, None],
+        "criterion": [callable, None],
+        "callbacks": [list, tuple, None],
+        "train_split": [callable, None],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -195,6 +267,12 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         device: str = "cpu",
         random_state: Any = None,
         verbose: int = 0,
+        optimizer: Any = None,
+        criterion: Any = None,
+        callbacks: Any = None,
+        train_split: Any = None,
+        warm_start: bool = False,
+        **kwargs: Any,
     ):
         self.hidden_size = hidden_size
         self.n_layers = n_layers
@@ -211,9 +289,83 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.optimizer = optimizer
+        self.criterion = criterion
+        self.callbacks = callbacks
+        self.train_split = train_split
+        self.warm_start = warm_start
+        for key, value in kwargs.items():
+            if key not in SKORCH_ALIASES and _routing_error(key):
+                raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword "
+                                f"argument {key!r}: {_routing_error(key)}")
+            setattr(self, SKORCH_ALIASES.get(key, key), value)
+
+    # ------------------------------------------------------------ parameters
+    def _routed_params(self) -> dict:
+        """The skorch-prefixed parameters set on this estimator."""
+        return {k: v for k, v in self.__dict__.items()
+                if "__" in k and k.partition("__")[0] in ROUTED_PREFIXES}
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Parameters of this estimator, with the skorch-prefixed ones set on it.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also list the skorch spellings of the flat parameters
+            (``module__hidden_size``, ...).
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        params.update(self._routed_params())
+        if deep:
+            params.update({alias: params[name] for alias, name in SKORCH_ALIASES.items()})
+        return params
+
+    def set_params(self, **params: Any) -> AccuracyPredictor:
+        """Set parameters, routing skorch's prefixed ones as ``NeuralNet`` does.
+
+        Parameters
+        ----------
+        **params
+            Flat parameters, their skorch spellings (``module__hidden_size``) or
+            prefixed skorch parameters (``optimizer__momentum``).
+
+        Returns
+        -------
+        self : AccuracyPredictor
+
+        Raises
+        ------
+        ValueError
+            An unknown parameter (scikit-learn's message, naming the key).
+        """
+        plain = {}
+        for key, value in params.items():
+            key = SKORCH_ALIASES.get(key, key)
+            if "__" not in key:
+                plain[key] = value
+                continue
+            why = _routing_error(key)
+            if why:
+                raise ValueError(
+                    f"Invalid parameter {key!r} for estimator {self}. Valid parameters are: "
+                    f"{sorted(super().get_params(deep=False))!r} and the skorch prefixes "
+                    f"{[p + '__' for p in ROUTED_PREFIXES]!r} ({why})."
+                )
+            setattr(self, key, value)
+        if plain:
+            super().set_params(**plain)
+        return self
 
     # ----------------------------------------------------------------- skorch
-    def _make_net(self, n_features: int, seed: int, base_acc: float):
+    def _make_net(self, n_features: int, seed: int, base_acc: float, hidden: int | None = None,
+                  n_layers: int | None = None, device: str | None = None):
+        """An unfitted skorch regressor with this estimator's settings."""
         from skorch import NeuralNetRegressor
         from skorch.callbacks import EarlyStopping, LRScheduler
         from skorch.dataset import ValidSplit
@@ -222,38 +374,80 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         if self.lr_schedule == "cosine":
             callbacks.append(
                 ("lr_schedule", LRScheduler(
-                    policy="CosineAnnealingLR", T_max=self.max_epochs, step_every="epoch"
+                    policy="CosineAnnealingLR", T_max=self.max_epochs, step_every="epoch",
+                    last_epoch=-1,  # each fit/partial_fit call: a new cosine from lr
                 ))
             )
         if self.early_stopping:
             callbacks.append(
                 ("early_stopping", EarlyStopping(patience=self.patience, load_best=True))
             )
-        return NeuralNetRegressor(
-            module=AccuracyMLP,
-            module__input_dim=n_features,
-            module__hidden_size=self.hidden_size,
-            module__n_layers=self.n_layers,
-            module__base_acc=base_acc,
-            criterion=nn.MSELoss,
-            optimizer=torch.optim.Adam,
-            optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            iterator_train__shuffle=True,
-            train_split=(
-                ValidSplit(self.validation_fraction, random_state=seed)
-                if self.early_stopping else None
-            ),
-            callbacks=callbacks,
-            device=self.device,
-            verbose=self.verbose,
-        )
+        callbacks += copy.deepcopy(list(self.callbacks or ()))  # one copy per network
+        train_split = self.train_split
+        if train_split is None and self.early_stopping:
+            train_split = ValidSplit(self.validation_fraction, random_state=seed)
+        kwargs = {
+            "module": AccuracyMLP,
+            "module__input_dim": n_features,
+            "module__hidden_size": self.hidden_size if hidden is None else hidden,
+            "module__n_layers": self.n_layers if n_layers is None else n_layers,
+            "module__base_acc": base_acc,
+            "criterion": self.criterion or nn.MSELoss,
+            "optimizer": self.optimizer or torch.optim.Adam,
+            "optimizer__weight_decay": self.weight_decay,
+            "lr": self.lr,
+            "max_epochs": self.max_epochs,
+            "batch_size": self.batch_size,
+            "iterator_train__shuffle": True,
+            "train_split": train_split,
+            "callbacks": callbacks,
+            "device": self.device if device is None else device,
+            "verbose": self.verbose,
+            **self._routed_params(),
+        }
+        return NeuralNetRegressor(**kwargs)
+
+    def _check_Xy(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        try:
+            torch.device(self.device)
+        except (RuntimeError, ValueError, TypeError):
+            raise ValueError(
+                f"device = {self.device!r} is not a torch device; use e.g. 'cpu', 'cuda' "
+                "or 'cuda:0'"
+            ) from None
+        reject_non_numbers(X, "X")
+        reject_non_numbers(y, "y", allow_bool=False)
+        X, y = validate_data(self, X, y, dtype=np.float32, y_numeric=True, reset=reset)
+        if not X.flags.writeable:  # torch warns on read-only arrays (e.g. memmaps)
+            X = X.copy()
+        if self.early_stopping and len(X) < 10:
+            raise ValueError(
+                f"early_stopping=True needs at least 10 samples, got n_samples={len(X)}"
+            )
+        return X, np.asarray(y, dtype=np.float64)
+
+    def _draw_seeds(self) -> list[int]:
+        rs = self.random_state
+        if isinstance(rs, np.random.Generator):
+            seeds = rs.integers(0, 2**31 - 1, size=self.n_ensemble)
+        else:
+            seeds = check_random_state(rs).randint(0, 2**31 - 1, size=self.n_ensemble)
+        return [int(s) for s in seeds]
+
+    def _check_trained(self, module: nn.Module) -> None:
+        if not all(bool(torch.isfinite(p).all()) for p in module.parameters()):
+            raise ValueError(
+                f"training diverged: the network's weights are not finite after "
+                f"{self.max_epochs} epochs with lr={self.lr!r}; lower lr or set "
+                "standardize_target=True"
+            )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any) -> "AccuracyPredictor":
+    def fit(self, X: Any, y: Any) -> AccuracyPredictor:
         """Train the ensemble on features ``X`` and accuracies ``y``.
+
+        With ``warm_start=True`` and a fitted predictor, continue training its
+        networks instead (as :meth:`partial_fit`).
 
         Parameters
         ----------
@@ -275,19 +469,40 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         TypeError
             ``X`` or ``y`` holds strings, ``y`` holds booleans.
         """
-        try:
-            torch.device(self.device)
-        except (RuntimeError, ValueError, TypeError):
-            raise ValueError(
-                f"device = {self.device!r} is not a torch device; use e.g. 'cpu', 'cuda' "
-                "or 'cuda:0'"
-            ) from None
-        reject_non_numbers(X, "X")
-        reject_non_numbers(y, "y", allow_bool=False)
-        X, y = validate_data(self, X, y, dtype=np.float32, y_numeric=True)
-        if not X.flags.writeable:  # torch warns on read-only arrays (e.g. memmaps)
-            X = X.copy()
-        y = np.asarray(y, dtype=np.float64)
+        if self.warm_start and "nets_" in self.__dict__:
+            return self._continue(X, y)
+        return self._fit_new(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: Any, y: Any) -> AccuracyPredictor:
+        """Train the fitted networks ``max_epochs`` more epochs on ``X``, ``y``.
+
+        The first call on an unfitted predictor is :meth:`fit`. Later calls keep
+        ``base_acc_`` and ``target_scale_`` of the first one (see Notes).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric features with the fitted number of columns.
+        y : array-like of shape (n_samples,)
+            Finite accuracies.
+
+        Returns
+        -------
+        self : AccuracyPredictor
+
+        Raises
+        ------
+        ValueError
+            Another number of features, or ``hidden_size``, ``n_layers`` or
+            ``n_ensemble`` changed since the networks were made; as :meth:`fit`.
+        """
+        if "nets_" in self.__dict__:
+            return self._continue(X, y)
+        return self._fit_new(X, y)
+
+    def _fit_new(self, X: Any, y: Any) -> AccuracyPredictor:
+        X, y = self._check_Xy(X, y, reset=True)
         mean = float(y.mean())
         scale = float(y.std()) if self.standardize_target else 1.0
         if not np.isfinite(scale) or scale <= 1e-12:
@@ -297,32 +512,53 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         else:
             target, base = y, mean
         target = target.astype(np.float32).reshape(-1, 1)
-        if self.early_stopping and len(X) < 10:
-            raise ValueError(
-                f"early_stopping=True needs at least 10 samples, got n_samples={len(X)}"
-            )
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(0, 2**31 - 1, size=self.n_ensemble)
+        seeds = self._draw_seeds()
         nets = []
         for seed in seeds:
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(seed))
-                net = self._make_net(X.shape[1], int(seed), base)
+                torch.manual_seed(seed)
+                net = self._make_net(X.shape[1], seed, base)
                 net.fit(X, target)
-            module = net.module_
-            with torch.no_grad():  # fold the target scale into the last layer
-                module.layers[-1].weight.mul_(scale)
-                module.base_acc.fill_(mean)
-            if not all(bool(torch.isfinite(p).all()) for p in module.parameters()):
-                raise ValueError(
-                    f"training diverged: the network's weights are not finite after "
-                    f"{self.max_epochs} epochs with lr={self.lr!r}; lower lr or set "
-                    "standardize_target=True"
-                )
+            _fold(net.module_, scale, mean)
+            self._check_trained(net.module_)
             nets.append(net)
         self.nets_ = nets
+        self.history_ = [net.history for net in nets]
         self.base_acc_ = mean
+        self.target_scale_ = scale
+        self._seeds_ = seeds
         return self
+
+    def _continue(self, X: Any, y: Any) -> AccuracyPredictor:
+        X, y = self._check_Xy(X, y, reset=False)
+        self._check_same_networks()
+        mean, scale = self.base_acc_, getattr(self, "target_scale_", 1.0)
+        target = ((y - mean) / scale).astype(np.float32).reshape(-1, 1)
+        seeds = getattr(self, "_seeds_", None) or [0] * len(self.nets_)
+        for net, seed in zip(self.nets_, seeds):
+            _fold(net.module_, 1.0 / scale, 0.0)  # back to the training-time network
+            for group in net.optimizer_.param_groups:
+                group["lr"] = net.lr  # the cosine schedule restarts from lr
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed((seed + len(net.history)) % (2**31 - 1))
+                net.partial_fit(X, target, epochs=self.max_epochs)
+            _fold(net.module_, scale, mean)
+            self._check_trained(net.module_)
+        self.history_ = [net.history for net in self.nets_]
+        return self
+
+    def _check_same_networks(self) -> None:
+        linears = [m for m in self.nets_[0].module_.layers if isinstance(m, nn.Linear)]
+        fitted = {"n_ensemble": len(self.nets_), "n_layers": len(linears) - 1}
+        if len(linears) > 1:
+            fitted["hidden_size"] = linears[0].out_features
+        for name, value in fitted.items():
+            if getattr(self, name) != value:
+                raise ValueError(
+                    f"cannot continue training: the fitted networks have {name}={value}, "
+                    f"got {name}={getattr(self, name)!r}; use fit with warm_start=False to "
+                    "train new networks"
+                )
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted accuracy per row (ensemble mean).
@@ -405,15 +641,21 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
                 for net in state["nets_"]
             ]
             state["_net_device"] = [str(net.device) for net in self.nets_]
+        if _HISTORY_KEY in state:  # plain lists of dicts (skops stores these)
+            state[_HISTORY_KEY] = [list(h) for h in state[_HISTORY_KEY]]
         return state
 
     def __setstate__(self, state: dict) -> None:
-        state = dict(state)
+        state = {**_ADDED_PARAMS, **state}  # pickles made before these parameters existed
         weights = state.pop("nets_", None)
         devices = state.pop("_net_device", None)
+        histories = state.pop(_HISTORY_KEY, None)
+        seeds = state.get("_seeds_") or [0] * len(weights or ())
         super().__setstate__(state)  # warns when saved by another sklearn_ofa version
         if weights is None:
             return
+        from skorch.history import History
+
         nets = []
         for i, arrays in enumerate(weights):
             device = devices[i] if devices else self.device
@@ -427,10 +669,24 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
                 device = "cpu"
             n_layers = sum(k.endswith(".bias") for k in arrays)
             hidden = arrays["layers.0.weight"].shape[0] if n_layers else self.hidden_size
-            net = _make_regressor(self, arrays["layers.0.weight"].shape[1], hidden, n_layers,
-                                  device)
+            net = self._make_net(arrays["layers.0.weight"].shape[1], seeds[i], 0.0, hidden,
+                                 n_layers, device)
             net.initialize()
             net.module_.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in
                                          arrays.items()})
+            if histories is not None:
+                net.history = History(histories[i])
             nets.append(net)
         self.nets_ = nets
+        self.history_ = [net.history for net in nets]
+
+
+def _public_signature() -> inspect.Signature:
+    # scikit-learn's checks pass every signature name to set_params, "kwargs" included;
+    # the routed keys are documented instead of shown as **kwargs
+    sig = inspect.signature(AccuracyPredictor.__init__)
+    return sig.replace(parameters=[p for p in sig.parameters.values()
+                                   if p.kind is not p.VAR_KEYWORD])
+
+
+AccuracyPredictor.__init__.__signature__ = _public_signature()
