@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save  # noqa: E402
 
 from sklearn_ofa.efficiency import LatencyTable  # noqa: E402
-from sklearn_ofa.efficiency.calibration import latency_report  # noqa: E402
+from sklearn_ofa.metrics import latency_report  # noqa: E402
 
 
 def main() -> None:

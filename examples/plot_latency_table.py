@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 from sklearn.model_selection import cross_val_predict
 
 from sklearn_ofa import LatencyTable
-from sklearn_ofa.efficiency.calibration import latency_report
+from sklearn_ofa.metrics import latency_report
 from sklearn_ofa.plotting import plot_latency_parity
 from sklearn_ofa.spaces import get_space
 

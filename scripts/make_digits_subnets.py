@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from sklearn_ofa._atomic import atomic_output  # noqa: E402
+from sklearn_ofa._io import atomic_output  # noqa: E402
 from sklearn_ofa.nets.elastic import ElasticMobileNetV3  # noqa: E402
 from sklearn_ofa.spaces import get_space  # noqa: E402
 

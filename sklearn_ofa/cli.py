@@ -35,7 +35,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from ._atomic import TMP_PREFIX, atomic_folder
+from ._io import TMP_PREFIX, atomic_folder
 
 __all__ = ["main", "CLIError"]
 
@@ -757,10 +757,23 @@ def _wants_debug(argv: Sequence[str]) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``sklearn-ofa`` command; returns the exit code (0, 1, 2 or 130).
 
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name (``sys.argv[1:]`` when None).
+
+    Returns
+    -------
+    int
+        0 on success, 2 for a usage or input error, 1 for an internal error,
+        130 when interrupted.
+
     Examples
     --------
-    >>> main(["lut", "predict", "--table", "missing.skops", "--archs", "a.json"])  # doctest: +SKIP
-    sklearn-ofa: error: --table missing.skops does not exist
+    The error goes to ``sys.stderr`` as one line
+    (``sklearn-ofa: error: --table missing.skops does not exist``):
+
+    >>> main(["lut", "predict", "--table", "missing.skops", "--archs", "a.json"])
     2
     """
     argv = list(sys.argv[1:] if argv is None else argv)

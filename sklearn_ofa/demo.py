@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_folder, atomic_output
+from ._io import atomic_folder, atomic_output
 
 __all__ = ["run_demo", "REPORT_FILES"]
 
@@ -64,7 +64,9 @@ def run_demo(out: str | os.PathLike = "sklearn-ofa-demo", *, quick: bool = False
     quick : bool
         Smaller settings, for tests.
     random_state : int
+        Seed of every random draw of the demo.
     verbose : bool
+        Print progress.
 
     Returns
     -------
@@ -73,6 +75,8 @@ def run_demo(out: str | os.PathLike = "sklearn-ofa-demo", *, quick: bool = False
 
     Examples
     --------
+    Not run as a doctest (about 30 s even with ``quick=True``; the CLI tests run it):
+
     >>> report = run_demo("report/", quick=True, verbose=False)  # doctest: +SKIP
     >>> sorted(report)  # doctest: +SKIP
     ['accuracy', 'figures', 'latency', 'search', 'seconds_total', 'settings', 'text']
@@ -98,13 +102,12 @@ def run_demo(out: str | os.PathLike = "sklearn-ofa-demo", *, quick: bool = False
 
 def _run(out: Path, journal: Path, *, quick: bool, random_state: int, verbose: bool) -> dict:
     import torch
-    from scipy.stats import kendalltau
     from sklearn.model_selection import KFold, cross_val_predict
 
     from .accuracy import make_accuracy_pipeline
     from .datasets import load_digits_subnets
     from .efficiency import FLOPsModel, LatencyTable
-    from .efficiency.calibration import latency_report
+    from .metrics import kendall_tau, latency_report, rmse
 
     from .persistence import save
 
@@ -124,14 +127,14 @@ def _run(out: Path, journal: Path, *, quick: bool, random_state: int, verbose: b
     pipe = make_accuracy_pipeline(space, random_state=random_state)
     t0 = time.perf_counter()
     cv_pred = cross_val_predict(pipe, X, y, cv=KFold(folds, shuffle=True, random_state=random_state))
-    tau = float(kendalltau(y, cv_pred).statistic)
-    rmse = float(np.sqrt(np.mean((cv_pred - y) ** 2)) * 100)
+    tau = kendall_tau(y, cv_pred)
+    rmse_points = 100 * rmse(y, cv_pred)
     report["accuracy"] = {
-        "n_subnets": len(X), "folds": folds, "kendall_tau_cv": tau, "rmse_points_cv": rmse,
+        "n_subnets": len(X), "folds": folds, "kendall_tau_cv": tau, "rmse_points_cv": rmse_points,
         "top1_min": float(y.min()), "top1_median": float(np.median(y)), "top1_max": float(y.max()),
         "cv_seconds": round(time.perf_counter() - t0, 1),
     }
-    _log(verbose, f"accuracy pipeline, {folds}-fold CV: Kendall tau {tau:.3f}, RMSE {rmse:.2f} points")
+    _log(verbose, f"accuracy pipeline, {folds}-fold CV: Kendall tau {tau:.3f}, RMSE {rmse_points:.2f} points")
     acc_model = make_accuracy_pipeline(space, random_state=random_state).fit(X, y)
     save(acc_model, out / "accuracy_pipeline.skops")
 

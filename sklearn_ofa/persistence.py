@@ -21,7 +21,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Iterable
 
-from ._atomic import atomic_output
+from ._io import atomic_output
 
 __all__ = [
     "TRUSTED_TYPES",
@@ -47,7 +47,6 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn_ofa.accuracy.predictor.AccuracyPredictor",
     "sklearn_ofa.efficiency.flops_model.FLOPsModel",
     "sklearn_ofa.efficiency.lut.LatencyTable",
-    "sklearn_ofa.efficiency.lut._ColumnRegressor",
     "sklearn_ofa.encoding.ArchEncoder",
     "sklearn_ofa.spaces.mobilenet.MobileNetSpace",
     "sklearn_ofa.spaces.resnet.ResNetSpace",
@@ -65,9 +64,12 @@ _PICKLE_MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x5d\
 class ModelFileError(ValueError):
     """A model file is empty, truncated, corrupt or not a model file at all.
 
-    Attributes
+    Parameters
     ----------
-    path : str
+    message : str
+        The error message.
+    path : str or path-like, optional
+        The file (kept as the ``str`` attribute ``path``, or None).
     """
 
     def __init__(self, message: str, path: Any = None):
@@ -76,7 +78,15 @@ class ModelFileError(ValueError):
 
 
 class UntrustedPickleError(ValueError):
-    """A pickle/joblib file was to be loaded without ``trust_pickle=True``."""
+    """A pickle/joblib file was to be loaded without ``trust_pickle=True``.
+
+    Parameters
+    ----------
+    message : str
+        The error message.
+    path : str or path-like, optional
+        The file (kept as the ``str`` attribute ``path``, or None).
+    """
 
     def __init__(self, message: str, path: Any = None):
         super().__init__(message)
@@ -86,10 +96,14 @@ class UntrustedPickleError(ValueError):
 class UntrustedTypesError(ValueError):
     """A skops file holds types outside :data:`TRUSTED_TYPES` and skops' defaults.
 
-    Attributes
+    Parameters
     ----------
-    types : list of str
-        The untrusted types, fully qualified.
+    message : str
+        The error message.
+    types : iterable of str, default=()
+        The untrusted types, fully qualified (kept as the list ``types``).
+    path : str or path-like, optional
+        The file (kept as the ``str`` attribute ``path``, or None).
     """
 
     def __init__(self, message: str, types: Iterable[str] = (), path: Any = None):
@@ -102,6 +116,16 @@ def file_format(path: str | os.PathLike) -> str:
     """What a model file holds, judged by its first bytes: ``"skops"``, ``"pickle"`` or ``"unknown"``.
 
     ``"pickle"`` includes joblib files, compressed or not.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to look at.
+
+    Returns
+    -------
+    str
+        ``"skops"``, ``"pickle"`` or ``"unknown"``.
 
     Examples
     --------

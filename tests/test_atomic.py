@@ -8,7 +8,7 @@ import joblib
 import pytest
 import torch
 
-from sklearn_ofa._atomic import atomic_output
+from sklearn_ofa._io import atomic_output
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):

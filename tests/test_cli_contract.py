@@ -28,7 +28,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from conftest import subprocess_env
 from sklearn_ofa import FLOPsModel, LatencyTable, make_accuracy_pipeline, persistence
-from sklearn_ofa._atomic import atomic_folder
+from sklearn_ofa._io import atomic_folder
 from sklearn_ofa._versioning import VersionStampMixin, package_version
 from sklearn_ofa.cli import main
 from sklearn_ofa.spaces import MobileNetSpace

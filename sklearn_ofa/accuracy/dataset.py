@@ -20,215 +20,84 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import numbers
 import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
+from sklearn.utils._param_validation import (
+    HasMethods,
+    StrOptions,
+    validate_parameter_constraints,
+)
 
-from sklearn.utils._param_validation import HasMethods, StrOptions, validate_parameter_constraints
-
-from .._atomic import TMP_PREFIX, atomic_output, fsync_dir
-from ..exceptions import ArchTypeError, ArchValueError, DatasetFormatError
-from ..spaces import SearchSpace, get_space
 from .._checks import check_int_list
 from .._constraints import StrictInterval
+from .._io import TMP_PREFIX, Journal, fsync_dir
+from ..exceptions import ArchTypeError, ArchValueError, DatasetFormatError
+from ..spaces import SearchSpace, get_space
+from ._ofa_format import (
+    check_stored_top1,
+    merge_records,
+    parse_key,
+    read_acc_file,
+    read_net_ids,
+    record_key,
+    setting_key,
+    size_of,
+    write_json,
+)
 from ._top1 import TOP1_UNITS, check_top1
 from .evaluators import evaluate_archs
 
-__all__ = ["AccuracyDataset", "setting_key", "record_key"]
+__all__ = ["AccuracyDataset", "record_key", "setting_key"]
 
 _JOURNAL_SUFFIX = ".journal"
 
 
-def setting_key(setting: dict) -> str:
-    """OFA's key of an arch setting: ``json.dumps`` with default separators, order kept.
-
-    Examples
-    --------
-    >>> setting_key({"ks": [3], "e": [4], "d": [2]})
-    '{"ks": [3], "e": [4], "d": [2]}'
-    """
-    return json.dumps(setting)
-
-
-def record_key(setting: dict, image_size: int) -> str:
-    """OFA's key of one accuracy record: the setting with ``image_size`` appended last.
-
-    Examples
-    --------
-    >>> record_key({"ks": [3], "e": [4], "d": [2]}, 128)
-    '{"ks": [3], "e": [4], "d": [2], "image_size": 128}'
-    """
-    setting = {k: v for k, v in setting.items() if k != "image_size"}
-    return json.dumps({**setting, "image_size": int(image_size)})
-
-
-# ----------------------------------------------------------------- file helpers
-def _atomic_write_json(path: Path, obj: Any) -> None:
-    """Write JSON durably (see :func:`sklearn_ofa._atomic.atomic_output`)."""
-    with atomic_output(path, durable=True) as tmp:
-        tmp.write_text(json.dumps(obj, indent=4) + "\n")
-
-
-def _check_top1(value: Any, where: str, path: Any = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise DatasetFormatError(
-            f"{where}: top-1 must be a number in percent (0..100), got {value!r}", path
-        )
-    value = float(value)
-    if not (math.isfinite(value) and 0.0 <= value <= 100.0):
-        raise DatasetFormatError(
-            f"{where}: top-1 = {value!r} is outside 0..100 (values are stored in percent)", path
-        )
-    return value
-
-
-def _read_json(path: Path) -> Any:
-    def unique_pairs(pairs: list) -> dict:
-        out: dict = {}
-        for k, v in pairs:
-            if k in out and out[k] != v:
-                raise DatasetFormatError(
-                    f"{path}: key {k} appears twice with different values "
-                    f"({out[k]!r} and {v!r})",
-                    path,
-                )
-            out[k] = v
-        return out
-
+def _read_journal(path: Path, image_size: int) -> dict[str, float]:
+    """Records ``[key, top-1]`` of a build journal; a torn last line (a kill) is skipped."""
+    out: dict[str, float] = {}
     try:
-        text = path.read_text()
-    except UnicodeDecodeError as exc:
-        raise DatasetFormatError(f"{path}: not a UTF-8 text file ({exc})", path) from None
-    try:
-        return json.loads(text, object_pairs_hook=unique_pairs)
-    except json.JSONDecodeError as exc:
-        raise DatasetFormatError(f"{path}: not valid JSON ({exc})", path) from None
-
-
-def _parse_key(key: str, where: str, path: Path) -> dict:
-    try:
-        arch = json.loads(key)
-    except json.JSONDecodeError:
-        arch = None
-    if not isinstance(arch, dict):
-        raise DatasetFormatError(f"{where}: key {key!r} is not a JSON object of an arch", path)
-    return arch
-
-
-def _read_acc_file(path: Path, image_size: int | None = None) -> dict[str, float]:
-    """Read ``src/<size>.dict`` or ``acc.dict``: key -> top-1 (percent), checked."""
-    data = _read_json(path)
-    if not isinstance(data, dict):
-        raise DatasetFormatError(
-            f"{path}: expected a JSON object (arch key -> top-1), got {type(data).__name__}", path
-        )
-    out = {}
-    for key, value in data.items():
-        where = f"{path} [{key}]"
-        arch = _parse_key(key, str(path), path)
-        if image_size is not None and arch.get("image_size") != image_size:
+        lines = Journal(path).read()
+    except ValueError as exc:
+        raise DatasetFormatError(str(exc), path) from None
+    for no, rec in lines:
+        if not (isinstance(rec, list) and len(rec) == 2 and isinstance(rec[0], str)):
             raise DatasetFormatError(
-                f"{where}: image_size = {arch.get('image_size')!r} does not match the file "
-                f"name (expected {image_size})",
+                f"{path}, line {no}: not a journal record [key, top-1]: {json.dumps(rec)[:80]!r}",
                 path,
             )
-        if "image_size" not in arch:
-            raise DatasetFormatError(f"{where}: the arch has no 'image_size'", path)
-        out[key] = _check_top1(value, where, path)
-    return out
-
-
-def _read_journal(path: Path, image_size: int) -> dict[str, float]:
-    """Read a journal; a torn last line (killed mid-write) is ignored."""
-    out: dict[str, float] = {}
-    raw = path.read_bytes()
-    complete = raw.split(b"\n")[:-1]  # what follows the last newline is empty or torn
-    for no, line in enumerate(complete, 1):
-        if not line.strip():
-            continue
-        try:
-            key, value = json.loads(line)
-            if not isinstance(key, str):
-                raise ValueError
-        except (ValueError, TypeError):
-            raise DatasetFormatError(
-                f"{path}, line {no}: not a journal record [key, top-1]: {line[:80]!r}", path
-            ) from None
-        arch = _parse_key(key, f"{path}, line {no}", path)
+        key, value = rec
+        arch = parse_key(key, f"{path}, line {no}", path)
         if arch.get("image_size") != image_size:
             raise DatasetFormatError(
                 f"{path}, line {no}: image_size = {arch.get('image_size')!r} does not match "
                 f"the file name (expected {image_size})",
                 path,
             )
-        _merge_into(out, {key: _check_top1(value, f"{path}, line {no}", path)}, path)
+        merge_records(out, {key: check_stored_top1(value, f"{path}, line {no}", path)}, path)
     return out
-
-
-def _merge_into(target: dict, new: dict, path: Any) -> None:
-    for key, value in new.items():
-        old = target.get(key)
-        if old is not None and old != value:
-            raise DatasetFormatError(
-                f"{path}: record {key} has top-1 {value!r} but {old!r} elsewhere in the dataset",
-                path,
-            )
-        target[key] = value
-
-
-def _size_of(path: Path, suffix: str) -> int:
-    stem = path.name[: -len(suffix)]
-    try:
-        return int(stem)
-    except ValueError:
-        raise DatasetFormatError(
-            f"{path}: file name must be <image_size>{suffix}, e.g. 224{suffix}", path
-        ) from None
 
 
 @contextlib.contextmanager
 def _build_lock(folder: Path) -> Iterator[None]:
-    """Refuse two concurrent builds in one folder (POSIX ``flock``; a no-op elsewhere)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
+    """Refuse two concurrent builds in one folder (an OS file lock on ``.build.lock``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".build.lock", "a") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise RuntimeError(
-                f"another build is running in {folder} (lock file {folder / '.build.lock'})"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-class _Journal:
-    """Append-only, fsync'ed record log of one image size."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.fd: int | None = None
-
-    def append(self, key: str, value: float) -> None:
-        if self.fd is None:
-            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.write(self.fd, (json.dumps([key, value]) + "\n").encode())
-        os.fsync(self.fd)
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+    lock = FileLock(folder / ".build.lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RuntimeError(
+            f"another build is running in {folder} (lock file {folder / '.build.lock'})"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 # ---------------------------------------------------------------------- dataset
@@ -301,21 +170,28 @@ class AccuracyDataset:
 
     # ----------------------------------------------------------------- reading
     def read_net_ids(self) -> list[str]:
-        """The arch settings of ``net_id.dict`` (JSON strings), ``[]`` when absent."""
-        path = self.net_id_path
-        if not path.is_file():
-            return []
-        data = _read_json(path)
-        if not isinstance(data, list) or not all(isinstance(s, str) for s in data):
-            raise DatasetFormatError(
-                f"{path}: expected a JSON list of arch-setting JSON strings", path
-            )
-        for s in data:
-            _parse_key(s, str(path), path)
-        return data
+        """The arch settings of ``net_id.dict`` (JSON strings), ``[]`` when absent.
+
+        Returns
+        -------
+        list of str
+            One setting key per arch.
+        """
+        return read_net_ids(self.net_id_path)
 
     def read_src(self, image_sizes: Iterable[int] | None = None) -> dict[int, dict[str, float]]:
-        """Records per image size from ``src/`` (``.dict`` files plus unfinished journals)."""
+        """Records per image size from ``src/`` (``.dict`` files plus unfinished journals).
+
+        Parameters
+        ----------
+        image_sizes : iterable of int, optional
+            Read only these sizes (all by default).
+
+        Returns
+        -------
+        dict
+            Image size -> {record key -> top-1 in percent}.
+        """
         wanted = None if image_sizes is None else set(check_int_list("image_sizes", image_sizes))
         out: dict[int, dict[str, float]] = {}
         if not self.src_folder.is_dir():
@@ -325,25 +201,31 @@ class AccuracyDataset:
             if name.startswith(TMP_PREFIX) or name.startswith("."):
                 continue
             if name.endswith(".dict"):
-                size = _size_of(path, ".dict")
-                records = _read_acc_file(path, size)
+                size = size_of(path, ".dict")
+                records = read_acc_file(path, size)
             elif name.endswith(_JOURNAL_SUFFIX):
-                size = _size_of(path, _JOURNAL_SUFFIX)
+                size = size_of(path, _JOURNAL_SUFFIX)
                 records = _read_journal(path, size)
             else:
                 continue
             if wanted is not None and size not in wanted:
                 continue
-            _merge_into(out.setdefault(size, {}), records, path)
+            merge_records(out.setdefault(size, {}), records, path)
         return out
 
     def records(self) -> dict[str, float]:
-        """All records, key -> top-1 in percent: ``src/`` merged with ``acc.dict``."""
+        """All records, key -> top-1 in percent: ``src/`` merged with ``acc.dict``.
+
+        Returns
+        -------
+        dict
+            Record key -> top-1 in percent.
+        """
         merged: dict[str, float] = {}
         for part in self.read_src().values():
             merged.update(part)
         if self.acc_dict_path.is_file():
-            _merge_into(merged, _read_acc_file(self.acc_dict_path), self.acc_dict_path)
+            merge_records(merged, read_acc_file(self.acc_dict_path), self.acc_dict_path)
         return merged
 
     def load(self, as_frame: bool = False) -> tuple[Any, Any]:
@@ -413,6 +295,11 @@ class AccuracyDataset:
 
         As OFA's merge, ``acc.dict`` is rewritten from ``src/`` (atomically).
 
+        Parameters
+        ----------
+        image_sizes : iterable of int, optional
+            Merge only these sizes (all of ``src/`` by default).
+
         Returns
         -------
         dict
@@ -422,8 +309,8 @@ class AccuracyDataset:
             image_sizes = check_int_list("image_sizes", image_sizes)
         merged: dict[str, float] = {}
         for size, part in sorted(self.read_src(image_sizes).items()):
-            _merge_into(merged, part, self.src_folder / f"{size}.dict")
-        _atomic_write_json(self.acc_dict_path, dict(sorted(merged.items())))
+            merge_records(merged, part, self.src_folder / f"{size}.dict")
+        write_json(self.acc_dict_path, dict(sorted(merged.items())))
         return merged
 
     # ---------------------------------------------------------------- building
@@ -431,8 +318,8 @@ class AccuracyDataset:
         """Fold the journals into ``src/<size>.dict`` (atomically) and drop them."""
         src = self.read_src()
         for path in self.src_folder.glob(f"*{_JOURNAL_SUFFIX}"):
-            size = _size_of(path, _JOURNAL_SUFFIX)
-            _atomic_write_json(self.src_folder / f"{size}.dict", dict(sorted(src[size].items())))
+            size = size_of(path, _JOURNAL_SUFFIX)
+            write_json(self.src_folder / f"{size}.dict", dict(sorted(src[size].items())))
             path.unlink()
         if self.src_folder.is_dir():
             fsync_dir(self.src_folder)
@@ -444,7 +331,7 @@ class AccuracyDataset:
             return
         src = self.read_src()
         extra: dict[int, dict[str, float]] = {}
-        for key, value in _read_acc_file(self.acc_dict_path).items():
+        for key, value in read_acc_file(self.acc_dict_path).items():
             size = json.loads(key)["image_size"]
             if not isinstance(size, int):
                 raise DatasetFormatError(
@@ -461,8 +348,8 @@ class AccuracyDataset:
                 )
         for size, records in extra.items():
             path = self.src_folder / f"{size}.dict"
-            base = _read_acc_file(path, size) if path.is_file() else {}
-            _atomic_write_json(path, dict(sorted({**base, **records}.items())))
+            base = read_acc_file(path, size) if path.is_file() else {}
+            write_json(path, dict(sorted({**base, **records}.items())))
 
     def _remove_stale_temps(self) -> None:
         for folder in (self.path, self.src_folder):
@@ -484,7 +371,7 @@ class AccuracyDataset:
         batch_size: int = 1,
         progress: bool = True,
         top1_unit: str | None = None,
-    ) -> "AccuracyDataset":
+    ) -> AccuracyDataset:
         """Evaluate the missing (arch, image size) pairs and store them; resumable.
 
         Parameters
@@ -587,7 +474,7 @@ class AccuracyDataset:
                 settings = [s for s, _ in pairs]
             ids = sorted(set(existing_ids) | {setting_key(s) for s in settings})
             if ids != existing_ids:
-                _atomic_write_json(self.net_id_path, ids)
+                write_json(self.net_id_path, ids)
             self.src_folder.mkdir(parents=True, exist_ok=True)
             self._adopt_acc_dict()
             done = self._compact()
@@ -696,7 +583,7 @@ class AccuracyDataset:
         from tqdm.auto import tqdm
 
         chunks = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
-        journals: dict[int, _Journal] = {}
+        journals: dict[int, Journal] = {}
         bar = tqdm(
             total=n_done + len(todo), initial=n_done, desc="accuracy dataset",
             unit="eval", disable=not progress, dynamic_ncols=True,
@@ -715,8 +602,8 @@ class AccuracyDataset:
                     value = check_top1(value, arch, top1_unit)
                     size = int(arch["image_size"])
                     if size not in journals:
-                        journals[size] = _Journal(self.src_folder / f"{size}{_JOURNAL_SUFFIX}")
-                    journals[size].append(key, value)
+                        journals[size] = Journal(self.src_folder / f"{size}{_JOURNAL_SUFFIX}")
+                    journals[size].append([key, value])
                     total, count = total + value, count + 1
                     bar.set_postfix(top1=f"{value:.2f}", mean_top1=f"{total / count:.2f}")
                     bar.update()

@@ -268,10 +268,10 @@ def load_ofa_predictor(
     Examples
     --------
     >>> from sklearn_ofa import load_ofa_predictor
-    >>> pipe = load_ofa_predictor("acc_predictor.pth", "ofa_mbv3_w1.2")  # doctest: +SKIP
+    >>> pipe = load_ofa_predictor("acc_predictor.pth", "ofa_mbv3_w1.2")
     >>> pipe.predict([{"ks": [3] * 20, "e": [6] * 20, "d": [4] * 5,
-    ...                "image_size": 224}])  # doctest: +SKIP
-    array([0.80...])
+    ...                "image_size": 224}])
+    array([0.828...])
     """
     _check_load_args(path, image_sizes, source_image_sizes, clip_image_sizes, device)
     name = os.fspath(path)

@@ -1,22 +1,32 @@
-"""Profiling worker: measures blocks or whole networks and prints one JSON line per result.
+"""The profiling-worker protocol, both sides: measure blocks or whole networks.
 
-Run as ``python -m sklearn_ofa.efficiency._profile_worker`` with a JSON job on
-standard input. :class:`~sklearn_ofa.efficiency.LatencyTable` starts it as a
-child process so that the allocator variables of MEASURING.md
-(``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``) are in force from the
-start of the measuring process, for blocks and validation networks alike.
+The parent (:func:`run_job`, used by :class:`~sklearn_ofa.efficiency.LatencyTable`)
+starts ``python -m sklearn_ofa.efficiency._profile_worker`` with the allocator
+variables :data:`MALLOC_ENV` (they only work when set before a process starts),
+writes one JSON job to its standard input and reads one JSON line per result
+from its standard output. The child (:func:`main`) measures with
+:func:`profile_items`. Without isolation the parent calls
+:func:`profile_items` in-process.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
 import sys
-from typing import Iterator
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 from ..spaces import Block
 
-__all__ = ["profile_items"]
+__all__ = ["MALLOC_ENV", "profile_items", "run_job", "worker_settings"]
+
+#: Allocator settings that stop glibc from returning activation buffers to the OS
+#: between forward passes (see the latency user guide).
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "4294967296", "MALLOC_TRIM_THRESHOLD_": "4294967296"}
 
 
 def _macs(block: Block) -> int | None:
@@ -89,6 +99,55 @@ def profile_items(job: dict) -> Iterator[dict]:
                        f"a subnet at image size {image_size}")
 
 
+# ----------------------------------------------------------------- parent side
+def worker_settings(est: Any) -> dict:
+    """The ``settings`` of a job: the measuring parameters of a LatencyTable ``est``."""
+    return {
+        "device": str(est.device),
+        "batch_size": int(est.batch_size),
+        "num_threads": int(est.num_threads),
+        "warmup": int(est.warmup),
+        "repeats": int(est.repeats),
+        "min_run_time": est.min_run_time,
+        "fold_bn": bool(est.fold_bn),
+    }
+
+
+def run_job(job: dict, settings: dict, *, isolate: bool) -> Iterator[dict]:
+    """Measure the ``blocks``/``nets`` of ``job`` and yield one result per item, in order.
+
+    With ``isolate`` the job runs in a child process started with
+    :data:`MALLOC_ENV`; a failing child raises ``RuntimeError`` with the end of
+    its standard error.
+    """
+    job = {**job, "settings": settings}
+    if not job.get("blocks") and not job.get("nets"):
+        return
+    if not isolate:
+        yield from profile_items(job)
+        return
+    env = dict(os.environ, **MALLOC_ENV)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sklearn_ofa.efficiency._profile_worker"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+    )
+    try:
+        proc.stdin.write(json.dumps(job))
+        proc.stdin.close()
+        for line in proc.stdout:
+            yield json.loads(line)
+        proc.wait()
+        if proc.returncode != 0:
+            raise RuntimeError(f"profiling worker failed:\n{proc.stderr.read()[-2000:]}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+# ------------------------------------------------------------------ child side
 def main() -> None:
     job = json.loads(sys.stdin.read())
     for result in profile_items(job):

@@ -22,7 +22,20 @@ _MALLOC_VARS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 
 def allocator_settings() -> dict[str, str | None]:
-    """The glibc allocator variables of this process (they must be set before it starts)."""
+    """The glibc allocator variables of this process (they must be set before it starts).
+
+    Returns
+    -------
+    dict
+        ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` to their value
+        in the environment, or ``None`` when unset.
+
+    Examples
+    --------
+    >>> from sklearn_ofa.efficiency.latency import allocator_settings
+    >>> sorted(allocator_settings())
+    ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_']
+    """
     return {k: os.environ.get(k) for k in _MALLOC_VARS}
 
 
@@ -30,13 +43,23 @@ def allocator_settings() -> dict[str, str | None]:
 class LatencyResult:
     """Latency samples of one module, in milliseconds, with the settings used.
 
-    Attributes
+    Returned by :func:`measure_latency`; the statistics are properties.
+
+    Parameters
     ----------
     samples_ms : numpy.ndarray
         One wall-clock (or CUDA event) time per forward pass.
-    settings : dict
+    settings : dict, default={}
         Device, batch size, threads, warm-up, repeats, BatchNorm folding,
         allocator variables, torch version.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ofa.efficiency.latency import LatencyResult
+    >>> res = LatencyResult(np.array([1.0, 2.0, 4.0]))
+    >>> res.median_ms, res.min_ms, res.count
+    (2.0, 1.0, 3)
     """
 
     samples_ms: np.ndarray
@@ -44,31 +67,44 @@ class LatencyResult:
 
     @property
     def median_ms(self) -> float:
+        """Median sample (ms)."""
         return float(np.median(self.samples_ms))
 
     @property
     def mean_ms(self) -> float:
+        """Mean sample (ms)."""
         return float(np.mean(self.samples_ms))
 
     @property
     def std_ms(self) -> float:
+        """Sample standard deviation (ms; 0 for one sample)."""
         return float(np.std(self.samples_ms, ddof=1)) if len(self.samples_ms) > 1 else 0.0
 
     @property
     def min_ms(self) -> float:
+        """Fastest sample (ms)."""
         return float(np.min(self.samples_ms))
 
     @property
     def iqr_ms(self) -> float:
+        """Interquartile range of the samples (ms)."""
         q75, q25 = np.percentile(self.samples_ms, [75, 25])
         return float(q75 - q25)
 
     @property
     def count(self) -> int:
+        """Number of samples."""
         return int(len(self.samples_ms))
 
     def to_dict(self) -> dict:
-        """Summary statistics and settings (JSON-friendly; raw samples included)."""
+        """Summary statistics and settings (JSON-friendly; raw samples included).
+
+        Returns
+        -------
+        dict
+            ``median_ms``, ``mean_ms``, ``std_ms``, ``iqr_ms``, ``min_ms``,
+            ``count``, ``samples_ms`` (a list) and ``settings``.
+        """
         return {
             "median_ms": self.median_ms,
             "mean_ms": self.mean_ms,
@@ -102,6 +138,16 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     children of one container (the layout of every layer of this package).
     Unlike OFA's latency code, which deletes BatchNorm, this keeps the
     arithmetic of a deployed network. The original model is not changed.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network to fold.
+
+    Returns
+    -------
+    torch.nn.Module
+        A folded copy, in eval mode.
 
     Examples
     --------
@@ -219,12 +265,14 @@ def measure_latency(
     Parameters
     ----------
     model : torch.nn.Module
+        The network to time (a copy of it runs).
     input_shape : tuple of int, int or Tensor
         Per-sample shape ``(C, H, W)`` (an int ``r`` means ``(3, r, r)``), or
         a ready input tensor (then ``batch_size`` is ignored).
     device : str or torch.device
         ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     batch_size : int
+        Samples per forward pass.
     warmup : int
         Untimed forward passes first.
     repeats : int

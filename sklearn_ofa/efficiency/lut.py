@@ -2,35 +2,36 @@
 
 from __future__ import annotations
 
-import json
 import numbers
 import os
 import re
-import subprocess
-import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.compose import ColumnTransformer
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from .._checks import check_predictions, is_bool, zero_samples_error
+from .._constraints import int_interval, real_interval
+from .._io import Journal
 from .._versioning import VersionStampMixin
 from ..exceptions import MissingBlockError
 from ..spaces import Block, SearchSpace, get_space
-from .._checks import check_predictions, is_bool, zero_samples_error
-from .._constraints import int_interval, real_interval
+from ._profile_worker import MALLOC_ENV, run_job, worker_settings
 from .ofa_yaml import check_latency_stats
 
-__all__ = ["LatencyTable", "MALLOC_ENV"]
-
-#: Allocator settings that stop glibc from returning activation buffers to the OS
-#: between forward passes (see the latency user guide).
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "4294967296", "MALLOC_TRIM_THRESHOLD_": "4294967296"}
+__all__ = ["MALLOC_ENV", "LatencyTable"]
 
 _DEVICE_RE = re.compile(r"cpu|cuda(:\d+)?")
+#: Feature columns of the built-in calibrations: 0 is the block sum, 1.. the per-type sums.
+_CALIBRATION_COLUMNS = {"linear": [0], "per_type": slice(1, None)}
 _SETTING_FIELDS = ("device", "batch_size", "num_threads", "warmup", "repeats", "min_run_time",
                    "fold_bn", "isolate")
 
@@ -59,9 +60,11 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
     Parameters
     ----------
     space : str or SearchSpace, default="ofa_mbv3_w1.2"
+        The search space (a name of :func:`~sklearn_ofa.spaces.list_spaces` or a space).
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     batch_size : int, default=1
+        Samples per profiled forward pass.
     image_sizes : list of int, optional
         Resolutions to profile (and to accept in ``predict``); default: the space's.
     num_threads : int, default=1
@@ -85,14 +88,17 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         fitted on ``[block sum, per-type sums]``. A calibration needs at least
         two distinct archs whose targets (and block sums) vary; ``y`` without a
         calibration is an error (it would be ignored).
-    table : dict or LatencyTable, optional
+    table : dict, LatencyTable or FrozenEstimator, optional
         Measurements to reuse instead of profiling: ``{image_size: {key:
-        {"median"/"mean": ms, ...}}}``, e.g. the ``lut_`` of a fitted table.
-        Every entry must hold the chosen ``statistic``, as a finite number of
-        ms >= 0, and the table must contain blocks of the space.
-        Cross-validating a calibration then refits only the correction. (Pass
-        ``lut_`` rather than the fitted table itself when the estimator will be
-        cloned: scikit-learn's ``clone`` unfits estimator parameters.)
+        {"median"/"mean": ms, ...}}}``, a fitted table (its ``lut_`` and
+        ``settings_`` are copied), or a fitted table wrapped in
+        :class:`sklearn.frozen.FrozenEstimator`. Every entry must hold the
+        chosen ``statistic``, as a finite number of ms >= 0, and the table
+        must contain blocks of the space. Cross-validating a calibration then
+        refits only the correction. scikit-learn's ``clone`` (used by
+        ``cross_val_score``, ``GridSearchCV``...) unfits an estimator
+        parameter, so pass ``FrozenEstimator(fitted_table)`` (or its
+        ``lut_``) to an estimator that will be cloned.
     cache_path : str, optional
         Journal (JSON lines) of finished measurements: every measurement is
         appended and fsynced, a killed ``fit`` resumes from it.
@@ -124,6 +130,15 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
     >>> lut = LatencyTable(tiny, repeats=3, warmup=1, isolate=False).fit()
     >>> lut.predict(tiny.sample(2, random_state=0)).shape
     (2,)
+
+    A calibration that reuses the measurements survives ``clone``:
+
+    >>> from sklearn.base import clone
+    >>> from sklearn.frozen import FrozenEstimator
+    >>> cal = clone(LatencyTable(tiny, table=FrozenEstimator(lut), calibration="linear"))
+    >>> archs = tiny.sample(6, random_state=1)
+    >>> cal.fit(archs, 1.5 * lut.predict(archs) + 0.1).predict(archs).shape
+    (6,)
     """
 
     _parameter_constraints: dict = {
@@ -209,7 +224,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
     def _settings(self) -> dict:
         """The measurement settings recorded with the table (worker settings + isolation)."""
         return {
-            **self._worker_settings(),
+            **worker_settings(self),
             "isolate": bool(self.isolate),
             "allocator": dict(MALLOC_ENV) if self.isolate else {
                 k: os.environ.get(k) for k in MALLOC_ENV
@@ -218,7 +233,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any = None, y: Any = None) -> "LatencyTable":
+    def fit(self, X: Any = None, y: Any = None) -> LatencyTable:
         """Profile (or load) the blocks, build the dense table, calibrate when ``y`` is given.
 
         Parameters
@@ -316,8 +331,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
     def _fit_calibrator(self, codes: np.ndarray, y: np.ndarray):
         calibrator = self._make_calibrator()
         F = self._features(codes)
-        cols = calibrator.columns if isinstance(calibrator, _ColumnRegressor) else slice(None)
-        used = F[:, cols]
+        used = F[:, _CALIBRATION_COLUMNS.get(self.calibration, slice(None))]
         if np.all(used == used[:1]):
             raise ValueError(
                 f"calibration needs block sums that vary, but the {len(codes)} archs of X have the "
@@ -336,6 +350,13 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         src = self.table
         if src is None:
             return {}, self._settings()
+        if isinstance(src, FrozenEstimator):
+            src = src.estimator
+            if not isinstance(src, LatencyTable):
+                raise TypeError(
+                    "table = FrozenEstimator(...) must wrap a fitted LatencyTable, got "
+                    f"FrozenEstimator({type(src).__name__})"
+                )
         if isinstance(src, LatencyTable):
             check_is_fitted(src, "lut_")
             lut, settings = src.lut_, dict(src.settings_)
@@ -424,23 +445,11 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         return {blk.key: blk for _, _, _, blk in entries if blk is not None}
 
     # -------------------------------------------------------------- profiling
-    def _journal_read(self) -> dict[str, dict]:
-        path = Path(self.cache_path)
-        if not path.exists():
-            return {}
+    def _journal_read(self, path: Path, records: list) -> dict[str, dict]:
+        """Measurements of the ``cache_path`` journal, checked (and its settings against ours)."""
         done: dict[str, dict] = {}
-        with open(path) as fh:
-            lines = fh.read().split("\n")
-        for i, line in enumerate(lines):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                if i >= len(lines) - 2:  # a torn last line from a kill: drop it
-                    continue
-                raise ValueError(f"{path}: line {i + 1} is not valid JSON") from None
-            where = f"{path}: line {i + 1}"
+        for no, rec in records:
+            where = f"{path}: line {no}"
             if not isinstance(rec, dict):
                 raise ValueError(f"{where} is not a journal record (a JSON object), got {rec!r}")
             if "settings" in rec:
@@ -460,27 +469,15 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
             done[key] = stats
         return done
 
-    def _journal_append(self, fh, rec: dict) -> None:
-        fh.write(json.dumps(rec) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
     def _profile(self, blocks: dict[str, Block]) -> None:
         results: dict[str, dict] = {}
-        fh = None
+        journal = None
         if self.cache_path is not None:
-            results.update(self._journal_read())
-            path = Path(self.cache_path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.exists() and path.stat().st_size:
-                with open(path, "rb+") as raw:  # drop a torn last line before appending
-                    data = raw.read()
-                    if not data.endswith(b"\n"):
-                        raw.truncate(data.rfind(b"\n") + 1)
-            fresh = not path.exists() or path.stat().st_size == 0
-            fh = open(path, "a")
-            if fresh:
-                self._journal_append(fh, {"settings": self.settings_})
+            journal = Journal(self.cache_path)
+            records = journal.read()
+            results.update(self._journal_read(journal.path, records))
+            if not records:  # a new (or empty) journal starts with the settings
+                journal.append({"settings": self.settings_})
         todo = [b for k, b in blocks.items() if k not in results]
         bar = None
         if self.verbose:
@@ -493,13 +490,13 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
                 key = rec.pop("key")
                 check_latency_stats(rec, f"profiling result of block {key!r}")
                 results[key] = rec
-                if fh is not None:
-                    self._journal_append(fh, {"key": key, **rec})
+                if journal is not None:
+                    journal.append({"key": key, **rec})
                 if bar is not None:
                     bar.update(1)
         finally:
-            if fh is not None:
-                fh.close()
+            if journal is not None:
+                journal.close()
             if bar is not None:
                 bar.close()
         self._store(blocks, results)
@@ -514,45 +511,9 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
                 for r in set(rs):
                     self.lut_.setdefault(r, {})[key] = dict(results[key])
 
-    def _worker_settings(self) -> dict:
-        return {
-            "device": str(self.device),
-            "batch_size": int(self.batch_size),
-            "num_threads": int(self.num_threads),
-            "warmup": int(self.warmup),
-            "repeats": int(self.repeats),
-            "min_run_time": self.min_run_time,
-            "fold_bn": bool(self.fold_bn),
-        }
-
     def _run_worker(self, job: dict):
-        job = {**job, "settings": self._worker_settings()}
-        if not job.get("blocks") and not job.get("nets"):
-            return
-        if not self.isolate:
-            from ._profile_worker import profile_items
-
-            yield from profile_items(job)
-            return
-        env = dict(os.environ, **MALLOC_ENV)
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sklearn_ofa.efficiency._profile_worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
-        )
-        try:
-            proc.stdin.write(json.dumps(job))
-            proc.stdin.close()
-            for line in proc.stdout:
-                yield json.loads(line)
-            proc.wait()
-            if proc.returncode != 0:
-                raise RuntimeError(f"profiling worker failed:\n{proc.stderr.read()[-2000:]}")
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        """Results of a profiling job (see :mod:`._profile_worker`), one dict per item."""
+        return run_job(job, worker_settings(self), isolate=bool(self.isolate))
 
     # ---------------------------------------------------------- dense tables
     def _build_dense(self) -> None:
@@ -640,10 +601,10 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         return np.column_stack([sums, per_type])
 
     def _make_calibrator(self):
-        if self.calibration == "linear":
-            return _ColumnRegressor([0], LinearRegression(positive=True))
-        if self.calibration == "per_type":
-            return _ColumnRegressor(slice(1, None), LinearRegression(positive=True))
+        if isinstance(self.calibration, str):
+            columns = ColumnTransformer([("features", "passthrough",
+                                          _CALIBRATION_COLUMNS[self.calibration])])
+            return Pipeline([("columns", columns), ("regressor", LinearRegression(positive=True))])
         return clone(self.calibration)
 
     # --------------------------------------------------------------- predict
@@ -653,6 +614,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : list of arch dicts, DataFrame, or code matrix
+            Archs of the space.
 
         Returns
         -------
@@ -670,6 +632,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : list of arch dicts, DataFrame, or code matrix
+            Archs of the space.
 
         Returns
         -------
@@ -697,14 +660,36 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         )
 
     def predict_macs(self, X: Any) -> np.ndarray:
-        """Summed multiply-accumulates (OFA convention) of the profiled blocks per arch."""
+        """Summed multiply-accumulates (OFA convention) of the profiled blocks per arch.
+
+        Parameters
+        ----------
+        X : list of arch dicts, DataFrame, or code matrix
+            Archs of the space.
+
+        Returns
+        -------
+        ndarray of shape (n_archs,)
+            MACs recorded with the blocks (blocks without a count add 0).
+        """
         codes = self._codes(X)
         if not len(codes):
             return np.zeros(0, dtype=np.float64)
         return self.macs_table_[self.space_.unit_index(codes)].sum(1)
 
     def get_efficiency(self, arch: dict) -> float:
-        """OFA-style facade: the latency (ms) of one arch dict."""
+        """OFA-style facade: the latency (ms) of one arch dict.
+
+        Parameters
+        ----------
+        arch : dict
+            One arch of the space.
+
+        Returns
+        -------
+        float
+            ``predict([arch])[0]``.
+        """
         if not isinstance(arch, dict):
             raise TypeError(f"arch must be one arch dict, got {type(arch).__name__}")
         return float(self.predict([arch])[0])
@@ -719,6 +704,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : list of arch dicts, DataFrame, or code matrix
+            Archs of the space.
         allow_other_device : bool, default=False
             Measure on this machine even though the table's latencies were not
             profiled here with these settings (a table loaded from OFA YAML,
@@ -779,7 +765,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
 
     # ---------------------------------------------------------- OFA formats
     @classmethod
-    def from_ofa_yaml(cls, paths: Any, space: Any = "ofa_mbv3_w1.2", **params: Any) -> "LatencyTable":
+    def from_ofa_yaml(cls, paths: Any, space: Any = "ofa_mbv3_w1.2", **params: Any) -> LatencyTable:
         """A fitted table from OFA latency YAML files (one per image size).
 
         Parameters
@@ -787,6 +773,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         paths : path or list of paths
             A folder of ``<size>_lookup_table.yaml`` files, one file or several.
         space : str or SearchSpace, default="ofa_mbv3_w1.2"
+            The space of the table's blocks.
         **params
             Other parameters (``statistic`` defaults to ``"mean"``, the only
             statistic of OFA's tables; ``image_sizes`` to the files' sizes).
@@ -806,8 +793,9 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
 
         Examples
         --------
-        >>> lut = LatencyTable.from_ofa_yaml("note10_lut/", space="ofa_mbv3_w1.2")  # doctest: +SKIP
-        >>> lut.predict(archs)  # doctest: +SKIP
+        >>> lut = LatencyTable.from_ofa_yaml("note10_lut/", space="ofa_mbv3_w1.2")
+        >>> lut.predict([{"ks": [3] * 20, "e": [6] * 20, "d": [4] * 5, "image_size": 224}])
+        array([57.08...])
         """
         from .ofa_yaml import _load_files
 
@@ -834,7 +822,18 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         return est
 
     def to_ofa_yaml(self, folder: Any) -> list[Path]:
-        """Write the table as OFA YAML files ``<size>_lookup_table.yaml`` in ``folder``."""
+        """Write the table as OFA YAML files ``<size>_lookup_table.yaml`` in ``folder``.
+
+        Parameters
+        ----------
+        folder : str or path-like
+            Created if needed.
+
+        Returns
+        -------
+        list of Path
+            The files written (see :func:`~sklearn_ofa.efficiency.save_ofa_lut`).
+        """
         from .ofa_yaml import save_ofa_lut
 
         check_is_fitted(self, "lut_")
@@ -855,7 +854,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         return tags
 
 
-LatencyTable._parameter_constraints["table"] = [dict, LatencyTable, None]
+LatencyTable._parameter_constraints["table"] = [dict, LatencyTable, FrozenEstimator, None]
 
 
 def _image_size_key(r: Any) -> int:
@@ -868,18 +867,3 @@ def _image_size_key(r: Any) -> int:
             "{224: {block key: {'median': ms}}}"
         )
     return int(r)
-
-
-class _ColumnRegressor(BaseEstimator, RegressorMixin):
-    """A regressor fitted on some columns of the calibration features."""
-
-    def __init__(self, columns: Any, estimator: Any):
-        self.columns = columns
-        self.estimator = estimator
-
-    def fit(self, F: np.ndarray, y: np.ndarray) -> "_ColumnRegressor":
-        self.estimator_ = clone(self.estimator).fit(F[:, self.columns], y)
-        return self
-
-    def predict(self, F: np.ndarray) -> np.ndarray:
-        return self.estimator_.predict(F[:, self.columns])

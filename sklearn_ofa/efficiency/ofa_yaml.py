@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from .._atomic import atomic_output
+from .._io import atomic_output
 from .._checks import is_real
 
 __all__ = ["load_ofa_lut", "save_ofa_lut", "image_size_of_file", "check_latency_stats"]
@@ -25,7 +25,30 @@ LATENCY_FIELDS = ("median", "mean", "std", "min", "iqr")
 
 def image_size_of_file(path: str | os.PathLike, entries: Mapping | None = None) -> int | None:
     """The input resolution of one OFA LUT file: from its name (``224_lookup_table.yaml``),
-    else from its first-conv key (``Conv-input:224x224x3-...``); None when neither says."""
+    else from its first-conv key (``Conv-input:224x224x3-...``); None when neither says.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (only its name is read).
+    entries : mapping, optional
+        The file's entries, keyed by block key.
+
+    Returns
+    -------
+    int or None
+        The image size.
+
+    Examples
+    --------
+    >>> from sklearn_ofa.efficiency.ofa_yaml import image_size_of_file
+    >>> image_size_of_file("note10_lut/192_lookup_table.yaml")
+    192
+    >>> image_size_of_file("table.yaml", {"Conv-input:160x160x3-output:80x80x24": {}})
+    160
+    >>> image_size_of_file("table.yaml") is None
+    True
+    """
     m = _SIZE_RE.search(Path(path).name)
     if m:
         return int(m.group(1))
@@ -201,10 +224,25 @@ def save_ofa_lut(lut: Mapping[int, Mapping[str, Mapping]], folder: str | os.Path
     first (:func:`check_latency_stats`): nothing is written when one latency
     is NaN, infinite or negative.
 
+    Parameters
+    ----------
+    lut : mapping
+        ``{image_size: {block key: {"mean": ms, "std": ms, "count": n, ...}}}``;
+        an image size of None writes ``lookup_table.yaml``.
+    folder : str or path-like
+        Created if needed.
+
     Returns
     -------
     list of Path
         The files written.
+
+    Examples
+    --------
+    >>> from sklearn_ofa.efficiency.ofa_yaml import save_ofa_lut
+    >>> key = "Conv-input:160x160x3-output:80x80x24"
+    >>> [p.name for p in save_ofa_lut({160: {key: {"mean": 1.5, "std": 0.1, "count": 10}}}, "lut")]
+    ['160_lookup_table.yaml']
     """
     if not isinstance(lut, Mapping):
         raise TypeError(f"lut must be a mapping {{image_size: {{key: stats}}}}, got {type(lut).__name__}")
