@@ -1,7 +1,10 @@
 """Matplotlib figures: accuracy and latency parity plots, accuracy/efficiency Pareto fronts.
 
-Needs the ``plots`` extra (``pip install sklearn-ofa[plots]``). Every function
-draws into ``ax`` when given (else a new figure) and returns the Figure.
+Needs the ``plots`` extra (``pip install sklearn-ofa[plots]``). The parity plots
+follow scikit-learn's ``PredictionErrorDisplay``: :class:`AccuracyParityDisplay`
+and :class:`LatencyParityDisplay` with ``from_predictions`` / ``from_estimator``,
+``plot(ax=None)`` and ``ax_`` / ``figure_``. Every function draws into ``ax``
+when given (else a new figure) and returns the Figure.
 """
 
 from __future__ import annotations
@@ -10,9 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from .efficiency.calibration import kendall_tau, mape, within_pct
+from .metrics import kendall_tau, mape, rmse, within_pct
 
-__all__ = ["plot_accuracy_parity", "plot_latency_parity", "plot_pareto_front"]
+__all__ = [
+    "AccuracyParityDisplay",
+    "LatencyParityDisplay",
+    "plot_accuracy_parity",
+    "plot_latency_parity",
+    "plot_pareto_front",
+]
 
 
 def _axes(ax: Any):
@@ -39,11 +48,12 @@ def _pair(a: Any, b: Any, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarra
     return x, y
 
 
-def _identity(ax, lo: float, hi: float) -> None:
-    ax.plot([lo, hi], [lo, hi], color="0.3", lw=1, ls="--", label="y = x")
+def _identity(ax, lo: float, hi: float):
+    (line,) = ax.plot([lo, hi], [lo, hi], color="0.3", lw=1, ls="--", label="y = x")
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_aspect("equal", adjustable="box")
+    return line
 
 
 def _span(*arrays: np.ndarray, pad: float = 0.03) -> tuple[float, float]:
@@ -53,15 +63,216 @@ def _span(*arrays: np.ndarray, pad: float = 0.03) -> tuple[float, float]:
     return lo - margin, hi + margin
 
 
+class _ParityDisplay:
+    """Predicted against measured values on ``y = x``, scikit-learn Display style.
+
+    Build it with :meth:`from_predictions` or :meth:`from_estimator` (which
+    plot), or construct it and call :meth:`plot`.
+
+    Attributes
+    ----------
+    y_true, y_pred : ndarray of shape (n_archs,)
+        The plotted values (after ``scale``).
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    scatter_ : matplotlib PathCollection
+        One point per arch, ``(y_true, y_pred)``.
+    line_ : matplotlib Line2D
+        The ``y = x`` line.
+    """
+
+    _names = ("y_true", "y_pred")
+
+    def __init__(self, *, y_true: Any, y_pred: Any, title: str | None = None):
+        self.y_true, self.y_pred = _pair(y_true, y_pred, self._names)
+        self.title = title
+
+    @classmethod
+    def from_predictions(cls, y_true: Any, y_pred: Any, *, ax: Any = None, **kwargs: Any):
+        """Plot measured ``y_true`` against ``y_pred``; keyword arguments as the class takes.
+
+        Parameters
+        ----------
+        y_true, y_pred : array-like of shape (n_archs,)
+            Measured and predicted values.
+        ax : matplotlib Axes, optional
+            Drawn into when given, else a new figure.
+        **kwargs
+            The other parameters of the class (``title``, ...).
+
+        Returns
+        -------
+        display
+            The plotted display (``ax_``, ``figure_``).
+        """
+        return cls(y_true=y_true, y_pred=y_pred, **kwargs).plot(ax=ax)
+
+    @classmethod
+    def from_estimator(cls, estimator: Any, X: Any, y: Any, *, ax: Any = None, **kwargs: Any):
+        """Plot ``y`` against ``estimator.predict(X)`` (a fitted predictor or table).
+
+        Parameters
+        ----------
+        estimator : fitted estimator with ``predict``
+            The predictor or latency table to check.
+        X : array-like
+            Inputs of ``estimator.predict`` (e.g. a code matrix).
+        y : array-like of shape (n_archs,)
+            Measured values.
+        ax : matplotlib Axes, optional
+            Axes to draw into (a new figure when None).
+        **kwargs
+            The other parameters of the class.
+
+        Returns
+        -------
+        display
+        """
+        return cls.from_predictions(y, estimator.predict(X), ax=ax, **kwargs)
+
+    def _draw(self, ax) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def plot(self, ax: Any = None):
+        """Draw into ``ax`` (a new figure when None) and return ``self``.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Axes to draw into (a new figure when None).
+
+        Returns
+        -------
+        display
+            ``self``, with ``ax_``, ``figure_``, ``scatter_`` and ``line_`` set.
+        """
+        self.figure_, self.ax_ = _axes(ax)
+        self._draw(self.ax_)
+        return self
+
+
+class AccuracyParityDisplay(_ParityDisplay):
+    """Predicted against measured accuracy, Kendall's tau and RMSE in the title.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_archs,)
+        Measured and predicted accuracy.
+    title : str, optional
+        Prefix of the title (default ``"Accuracy predictor"``).
+    scale : float, default=1.0
+        Multiplies both before plotting (e.g. 100 for percent).
+
+    Attributes
+    ----------
+    ax_, figure_, scatter_, line_
+        As :class:`LatencyParityDisplay`; set by :meth:`plot`.
+    kendall_tau_ : float
+        NaN for a single arch.
+    rmse_ : float
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> disp = AccuracyParityDisplay.from_predictions([0.70, 0.75, 0.80], [0.71, 0.74, 0.82])
+    >>> disp.ax_.get_title()
+    'Accuracy predictor: Kendall tau 1.000, RMSE 0.0141'
+    >>> disp.scatter_.get_offsets().shape
+    (3, 2)
+    """
+
+    def __init__(self, *, y_true: Any, y_pred: Any, title: str | None = None, scale: float = 1.0):
+        super().__init__(y_true=y_true, y_pred=y_pred, title=title)
+        self.scale = scale
+        self.y_true, self.y_pred = self.y_true * scale, self.y_pred * scale
+
+    def _draw(self, ax) -> None:
+        t, p = self.y_true, self.y_pred
+        self.kendall_tau_ = kendall_tau(t, p) if len(t) > 1 else float("nan")
+        self.rmse_ = rmse(t, p)
+        self.scatter_ = ax.scatter(t, p, s=12, alpha=0.7, label="archs")
+        self.line_ = _identity(ax, *_span(t, p))
+        ax.set_xlabel("measured accuracy")
+        ax.set_ylabel("predicted accuracy")
+        ax.set_title(f"{self.title or 'Accuracy predictor'}: Kendall tau {self.kendall_tau_:.3f}, "
+                     f"RMSE {self.rmse_:.3g}")
+
+
+class LatencyParityDisplay(_ParityDisplay):
+    """Predicted (lookup table) against measured latency, with a ``±band`` relative band.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_archs,)
+        Measured and predicted latency.
+    band : float, default=0.10
+        Half-width of the shaded band around ``y = x``, relative.
+    title : str, optional
+        Prefix of the title (default ``"Latency table"``); the title also
+        gives the MAPE and the share of archs inside the band.
+    unit : str, default="ms"
+        Unit shown in the axis labels.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    scatter_ : matplotlib PathCollection
+        One point per arch.
+    line_ : matplotlib Line2D
+        ``y = x``.
+    band_ : matplotlib PolyCollection
+        The shaded ``±band``.
+    mape_ : float
+        Mean absolute percentage error, in percent.
+    within_ : float
+        Share of archs inside the band.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> disp = LatencyParityDisplay.from_predictions([10, 20, 30], [11, 19, 36])
+    >>> disp.ax_.get_title()
+    'Latency table: MAPE 11.7%, 67% within ±10%'
+    """
+
+    _names = ("measured", "predicted")
+
+    def __init__(self, *, y_true: Any, y_pred: Any, band: float = 0.10, title: str | None = None,
+                 unit: str = "ms"):
+        super().__init__(y_true=y_true, y_pred=y_pred, title=title)
+        if isinstance(band, bool) or not isinstance(band, (int, float)) or not 0 < band < 1:
+            raise ValueError(f"band = {band!r} is not allowed; allowed values: 0 < band < 1")
+        self.band, self.unit = band, unit
+
+    def _draw(self, ax) -> None:
+        m, p, band = self.y_true, self.y_pred, self.band
+        lo, hi = _span(m, p)
+        lo = max(lo, 0.0)
+        xs = np.array([lo, hi])
+        self.band_ = ax.fill_between(xs, xs * (1 - band), xs * (1 + band), color="C2", alpha=0.2,
+                                     label=f"±{band:.0%}")
+        self.scatter_ = ax.scatter(m, p, s=12, alpha=0.7, label="archs")
+        self.line_ = _identity(ax, lo, hi)
+        self.mape_, self.within_ = mape(m, p), within_pct(m, p, 100 * band)
+        ax.set_xlabel(f"measured latency ({self.unit})")
+        ax.set_ylabel(f"predicted latency ({self.unit})")
+        ax.set_title(f"{self.title or 'Latency table'}: MAPE {self.mape_:.1f}%, "
+                     f"{self.within_:.0%} within ±{band:.0%}")
+
+
 def plot_accuracy_parity(y_true: Any, y_pred: Any, *, ax: Any = None, title: str | None = None,
                          scale: float = 1.0):
-    """Predicted against measured accuracy, with Kendall's tau and RMSE in the title.
+    """Predicted against measured accuracy (:class:`AccuracyParityDisplay`); returns the Figure.
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_archs,)
         Measured and predicted accuracy.
     ax : matplotlib Axes, optional
+        Axes to draw into (a new figure when None).
     title : str, optional
         Prefix of the title (default ``"Accuracy predictor"``).
     scale : float, default=1.0
@@ -79,33 +290,27 @@ def plot_accuracy_parity(y_true: Any, y_pred: Any, *, ax: Any = None, title: str
     >>> fig.axes[0].get_title()
     'Accuracy predictor: Kendall tau 1.000, RMSE 0.0141'
     """
-    t, p = _pair(y_true, y_pred, ("y_true", "y_pred"))
-    t, p = t * scale, p * scale
-    fig, ax = _axes(ax)
-    tau = kendall_tau(t, p) if len(t) > 1 else float("nan")
-    rmse = float(np.sqrt(np.mean((t - p) ** 2)))
-    ax.scatter(t, p, s=12, alpha=0.7, label="archs")
-    _identity(ax, *_span(t, p))
-    ax.set_xlabel("measured accuracy")
-    ax.set_ylabel("predicted accuracy")
-    ax.set_title(f"{title or 'Accuracy predictor'}: Kendall tau {tau:.3f}, RMSE {rmse:.3g}")
-    return fig
+    return AccuracyParityDisplay.from_predictions(
+        y_true, y_pred, ax=ax, title=title, scale=scale
+    ).figure_
 
 
 def plot_latency_parity(measured: Any, predicted: Any, *, ax: Any = None, band: float = 0.10,
                         title: str | None = None, unit: str = "ms"):
-    """Predicted (lookup table) against measured latency, with a ``±band`` relative band.
+    """Predicted against measured latency (:class:`LatencyParityDisplay`); returns the Figure.
 
     Parameters
     ----------
     measured, predicted : array-like of shape (n_archs,)
+        Measured and predicted latencies.
     ax : matplotlib Axes, optional
+        Axes to draw into (a new figure when None).
     band : float, default=0.10
         Half-width of the shaded band around ``y = x``, relative.
     title : str, optional
-        Prefix of the title (default ``"Latency table"``); the title also
-        gives the MAPE and the share of archs inside the band.
+        Prefix of the title (default ``"Latency table"``).
     unit : str, default="ms"
+        Unit shown in the axis labels.
 
     Returns
     -------
@@ -119,22 +324,9 @@ def plot_latency_parity(measured: Any, predicted: Any, *, ax: Any = None, band: 
     >>> fig.axes[0].get_title()
     'Latency table: MAPE 11.7%, 67% within ±10%'
     """
-    m, p = _pair(measured, predicted, ("measured", "predicted"))
-    if not 0 < band < 1:
-        raise ValueError(f"band = {band!r} is not allowed; allowed values: 0 < band < 1")
-    fig, ax = _axes(ax)
-    lo, hi = _span(m, p)
-    lo = max(lo, 0.0)
-    xs = np.array([lo, hi])
-    ax.fill_between(xs, xs * (1 - band), xs * (1 + band), color="C2", alpha=0.2,
-                    label=f"±{band:.0%}")
-    ax.scatter(m, p, s=12, alpha=0.7, label="archs")
-    _identity(ax, lo, hi)
-    ax.set_xlabel(f"measured latency ({unit})")
-    ax.set_ylabel(f"predicted latency ({unit})")
-    ax.set_title(f"{title or 'Latency table'}: MAPE {mape(m, p):.1f}%, "
-                 f"{within_pct(m, p, 100 * band):.0%} within ±{band:.0%}")
-    return fig
+    return LatencyParityDisplay.from_predictions(
+        measured, predicted, ax=ax, band=band, title=title, unit=unit
+    ).figure_
 
 
 def _columns(obj: Any) -> tuple[np.ndarray, np.ndarray, Any]:
@@ -161,9 +353,11 @@ def plot_pareto_front(accuracy: Any, efficiency: Any = None, *, ax: Any = None,
         with ``accuracy`` and ``efficiency`` columns: the curve of
         :func:`~sklearn_ofa.search.pareto_sweep` (its constraints are drawn
         as vertical lines), a search result (its evaluated archs) or a fitted
-        :class:`~sklearn_ofa.search.EvolutionFinder`.
+        :class:`~sklearn_ofa.search.evolution.EvolutionFinder`.
     efficiency : array-like, optional
+        Efficiency costs, when ``accuracy`` is an array.
     ax : matplotlib Axes, optional
+        Axes to draw into (a new figure when None).
     xlabel : str, default="latency (ms)"
         E.g. ``"MMACs"`` for a FLOPs constraint.
     show_all : bool, default=True
@@ -171,6 +365,7 @@ def plot_pareto_front(accuracy: Any, efficiency: Any = None, *, ax: Any = None,
     constraints : array-like, optional
         Budgets to mark with vertical dotted lines.
     title : str, optional
+        Title of the axes.
 
     Returns
     -------

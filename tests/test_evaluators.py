@@ -256,3 +256,16 @@ def test_build_with_supernet_evaluator_in_two_processes(tmp_path, supernet):
     np.testing.assert_array_equal(y1, y2)
     expected = [evaluator(a) / 100 for a in X1]
     np.testing.assert_array_equal(y1, expected)
+
+
+def test_set_running_statistics_restores_momentum_and_flags_after_a_failing_batch():
+    net = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4, momentum=0.2), nn.Dropout(0.1))
+    net.eval()
+    net[2].train()  # mixed flags come back as they were
+    good = torch.randn(4, 3, 5, 5)
+    with pytest.raises(RuntimeError):
+        set_running_statistics(net, [good, torch.randn(4, 7, 5, 5)])  # wrong channel count
+    assert net[1].momentum == 0.2
+    assert [m.training for m in net.modules()] == [False, False, False, True]
+    # no BatchNorm layer: nothing to recalibrate, nothing run
+    assert set_running_statistics(nn.Sequential(nn.Conv2d(3, 4, 1)), [good]) == 0

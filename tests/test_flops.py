@@ -284,3 +284,21 @@ def test_full_convention_agrees_with_flop_counter_mode_on_real_subnets(space_nam
     assert full.macs == ofa.macs  # CNNs: only conv + linear carry MACs
     assert full.flops > 2 * full.macs  # BN, activations, pooling, adds come on top
     assert full.uncounted_ops == {}
+
+
+def test_ofa_four_element_input_shape_means_batch_one():
+    from sklearn_ofa.efficiency import get_net_info
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    one = count_flops(net, (3, 8, 8))
+    for conv in ("full", "ofa"):
+        res = count_flops(net, (1, 3, 8, 8), convention=conv)
+        assert (res.macs, res.input_shape, res.batch_size) == (4 * 36 * 27 + 144 * 2, (3, 8, 8), 1)
+    assert count_flops(net, [1, 3, 8, 8], batch_size=2).macs == one.macs
+    info = get_net_info(net, (1, 3, 8, 8), warmup=0, repeats=1)
+    assert info.input_shape == (3, 8, 8) and info.latency["cpu"].settings["input_shape"] == [3, 8, 8]
+    with pytest.raises(ValueError, match=r"input_shape = \(2, 3, 8, 8\) is not allowed.*batch_size=2"):
+        count_flops(net, (2, 3, 8, 8))
+    # a net with 3-d layers: 4 elements are one (C, D, H, W) sample
+    conv3d = nn.Conv3d(1, 2, 3)
+    assert count_flops(conv3d, (1, 5, 5, 5)).macs == 2 * 27 * 27

@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402
 
 from sklearn_ofa.plotting import (  # noqa: E402
+    AccuracyParityDisplay,
+    LatencyParityDisplay,
     plot_accuracy_parity,
     plot_latency_parity,
     plot_pareto_front,
@@ -90,3 +92,53 @@ def test_pareto_front_of_fitted_finder():
     ax = plot_pareto_front(finder, xlabel="MMACs").axes[0]
     n_points = sum(len(c.get_offsets()) for c in ax.collections)
     assert n_points == len(finder.evaluated_.accuracy) == 20 * 5
+
+
+# ------------------------------------------------------------------ Display objects
+def test_accuracy_parity_display_from_predictions_plots_the_data_and_metrics():
+    y_true, y_pred = [0.70, 0.72, 0.75, 0.80], [0.71, 0.74, 0.73, 0.82]
+    disp = AccuracyParityDisplay.from_predictions(y_true, y_pred, scale=100)
+    assert disp.figure_ is disp.ax_.figure and disp.ax_ in disp.figure_.axes
+    np.testing.assert_allclose(disp.scatter_.get_offsets(), np.c_[y_true, y_pred] * 100)
+    lo, hi = disp.line_.get_xdata()
+    np.testing.assert_allclose(disp.line_.get_ydata(), [lo, hi])  # y = x
+    assert lo < 70 and hi > 82
+    # hand values: one discordant pair of six -> tau = (5 - 1) / 6; errors 1, 2, 2, 2 points
+    assert disp.kendall_tau_ == pytest.approx(4 / 6)
+    assert disp.rmse_ == pytest.approx(np.sqrt(13 / 4))
+    assert disp.ax_.get_title() == f"Accuracy predictor: Kendall tau 0.667, RMSE {np.sqrt(13 / 4):.3g}"
+
+
+def test_displays_from_estimator_and_plot_into_a_given_axes():
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = X @ [1.0, 2.0, -1.0] + 20 + rng.normal(scale=0.5, size=30)
+    est = LinearRegression().fit(X, y)
+    fig, (ax_a, ax_b) = plt.subplots(1, 2)
+    disp = LatencyParityDisplay.from_estimator(est, X, y, ax=ax_b, band=0.2, unit="us")
+    assert disp.ax_ is ax_b and disp.figure_ is fig and not ax_a.collections
+    np.testing.assert_allclose(disp.scatter_.get_offsets(), np.c_[y, est.predict(X)])
+    rel = np.abs(est.predict(X) - y) / np.abs(y)
+    assert disp.mape_ == pytest.approx(100 * rel.mean())
+    assert disp.within_ == pytest.approx(np.mean(rel <= 0.2))
+    # the band's polygon spans y = 0.8 x .. 1.2 x at the right end
+    verts = disp.band_.get_paths()[0].vertices
+    x_hi = verts[:, 0].max()
+    np.testing.assert_allclose(verts[:, 1].max(), 1.2 * x_hi)
+    assert disp.ax_.get_xlabel() == "measured latency (us)"
+    # constructed, then plotted twice into two axes: the same data each time
+    acc = AccuracyParityDisplay(y_true=y, y_pred=est.predict(X), title="ridge")
+    first = acc.plot(ax=ax_a)
+    assert first is acc and acc.ax_ is ax_a and acc.ax_.get_title().startswith("ridge: ")
+    again = acc.plot()
+    assert again.ax_ is not ax_a
+    np.testing.assert_allclose(again.scatter_.get_offsets(), ax_a.collections[0].get_offsets())
+
+
+def test_display_errors_name_the_field():
+    with pytest.raises(ValueError, match="band = 0 is not allowed"):
+        LatencyParityDisplay(y_true=[1, 2], y_pred=[1, 2], band=0)
+    with pytest.raises(ValueError, match="y_true and y_pred must be non-empty and of the same length"):
+        AccuracyParityDisplay.from_predictions([1, 2, 3], [1, 2])

@@ -26,7 +26,9 @@ def evaluate_archs(evaluator: Any, archs: Sequence[dict]) -> list:
     Parameters
     ----------
     evaluator : callable or object with ``evaluate_batch``
+        Gives the top-1 (percent) of archs.
     archs : sequence of dict
+        The archs to evaluate.
 
     Returns
     -------
@@ -82,23 +84,27 @@ def _bn_modules(net: Any) -> list:
 def set_running_statistics(net: Any, batches: Iterable, device: Any = "cpu") -> int:
     """Reset the BatchNorm statistics of ``net`` to their average over ``batches``.
 
-    Every BatchNorm layer's running mean and variance are reset and re-estimated
-    as the cumulative average of the per-batch statistics (``momentum=None``),
-    in training mode and without gradients, as OFA does for each subnet before
-    evaluating it. Weights are untouched; momentum and the train/eval mode are
-    restored afterwards.
+    The statistics come from :func:`torch.optim.swa_utils.update_bn`: every
+    BatchNorm layer's running mean and variance are reset and re-estimated as
+    the cumulative average of the per-batch statistics (``momentum=None``), in
+    training mode and without gradients, as OFA does for each subnet before
+    evaluating it. Weights are untouched; each layer's momentum and every
+    module's train/eval flag are restored afterwards, also when a batch fails.
 
     Parameters
     ----------
     net : torch.nn.Module
+        The network whose BatchNorm statistics are reset.
     batches : iterable of tensors or (inputs, targets) pairs
         Inputs already at the subnet's resolution.
     device : str or torch.device, default="cpu"
+        Where the batches run.
 
     Returns
     -------
     int
-        Number of batches used.
+        Number of batches used (0 when ``net`` has no BatchNorm layer: then
+        nothing is run).
 
     Examples
     --------
@@ -111,27 +117,27 @@ def set_running_statistics(net: Any, batches: Iterable, device: Any = "cpu") -> 
     >>> bool(torch.allclose(net[1].running_mean, ref.mean((0, 2, 3)), atol=1e-5))
     True
     """
-    import torch
+    from torch.optim.swa_utils import update_bn
 
-    bns = _bn_modules(net)
-    momenta = [bn.momentum for bn in bns]
-    was_training = net.training
-    n = 0
+    momenta = [(bn, bn.momentum) for bn in _bn_modules(net)]
+    if not momenta:
+        return 0
+    training = [(m, m.training) for m in net.modules()]
+    used = [0]
+
+    def counted():
+        for batch in batches:
+            used[0] += 1
+            yield batch
+
     try:
-        for bn in bns:
-            bn.reset_running_stats()
-            bn.momentum = None
-        net.train()
-        with torch.no_grad():
-            for batch in batches:
-                x = batch[0] if isinstance(batch, (tuple, list)) else batch
-                net(x.to(device))
-                n += 1
-    finally:
-        for bn, m in zip(bns, momenta):
+        update_bn(counted(), net, device=device)
+    finally:  # update_bn restores neither after an exception, nor mixed train/eval flags
+        for bn, m in momenta:
             bn.momentum = m
-        net.train(was_training)
-    return n
+        for m, flag in training:
+            m.training = flag
+    return used[0]
 
 
 class SupernetEvaluator:
@@ -159,6 +165,7 @@ class SupernetEvaluator:
         Batches for the BatchNorm statistics (OFA uses a fixed random subset of
         training images). ``None``: the first batches of ``data_loader``.
     device : str, default="cpu"
+        Where the supernet runs.
     n_calibration_batches : int or None, default=None
         Use at most this many calibration batches (``None``: all).
     interpolation : str, default="bilinear"
@@ -267,13 +274,35 @@ class SupernetEvaluator:
 
     # ------------------------------------------------------------------- public
     def evaluate(self, arch: dict) -> float:
-        """Top-1 accuracy in percent of one arch (a dict with ``image_size``)."""
+        """Top-1 accuracy in percent of one arch (a dict with ``image_size``).
+
+        Parameters
+        ----------
+        arch : dict
+            An arch of the supernet's space.
+
+        Returns
+        -------
+        float
+            Top-1 in percent.
+        """
         return self.evaluate_batch([arch])[0]
 
     __call__ = evaluate
 
     def evaluate_batch(self, archs: Sequence[dict]) -> list[float]:
-        """Top-1 accuracies in percent of several archs."""
+        """Top-1 accuracies in percent of several archs.
+
+        Parameters
+        ----------
+        archs : sequence of dict
+            Archs of the supernet's space.
+
+        Returns
+        -------
+        list of float
+            Top-1 in percent, one per arch.
+        """
         import torch
 
         if self.num_threads is not None:
@@ -303,7 +332,7 @@ class SupernetEvaluator:
                     used = set_running_statistics(
                         net, self._resized(calib, size, self.n_calibration_batches), self.device
                     )
-                    if used == 0:
+                    if used == 0 and bns:
                         raise ValueError("calibration_loader yielded no batches")
                 out.append(self._top1(size))
         finally:

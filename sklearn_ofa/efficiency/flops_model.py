@@ -30,6 +30,16 @@ def block_macs(block: Block) -> int:
     pooling and residual additions count zero, as in OFA's
     ``count_flops_given_config``.
 
+    Parameters
+    ----------
+    block : Block
+        One block of a space's block walk (``space.blocks(arch)``).
+
+    Returns
+    -------
+    int
+        Exact MACs of the block for one sample.
+
     Examples
     --------
     >>> from sklearn_ofa.spaces import Block
@@ -92,10 +102,6 @@ class FLOPsModel(VersionStampMixin, RegressorMixin, BaseEstimator):
         Scale of ``predict``: millions (``"M"``, like OFA's
         ``count_flops_given_config``), plain MACs (``"1"``), thousands or billions.
 
-    Parameters are checked by ``fit`` (scikit-learn's ``_parameter_constraints``):
-    a bad one raises :class:`~sklearn.utils._param_validation.InvalidParameterError`
-    (a ``ValueError`` and a ``TypeError``) naming it, its value and what is allowed.
-
     Attributes
     ----------
     space_ : SearchSpace
@@ -105,6 +111,10 @@ class FLOPsModel(VersionStampMixin, RegressorMixin, BaseEstimator):
 
     Notes
     -----
+    Parameters are checked by ``fit`` (scikit-learn's ``_parameter_constraints``):
+    a bad one raises :class:`~sklearn.utils._param_validation.InvalidParameterError`
+    (a ``ValueError`` and a ``TypeError``) naming it, its value and what is allowed.
+
     OFA's hook counter ``count_net_flops`` can differ from these figures by a
     few MACs (e.g. 389,487,872 against 389,487,856 for ``flops-389M``): it
     stores each layer's count in float32 and sums in float32. The figures here
@@ -166,6 +176,7 @@ class FLOPsModel(VersionStampMixin, RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : list of arch dicts, one dict, DataFrame or code matrix
+            Archs of the space.
 
         Returns
         -------
@@ -180,7 +191,18 @@ class FLOPsModel(VersionStampMixin, RegressorMixin, BaseEstimator):
         return check_predictions(macs, "FLOPsModel: the MACs")
 
     def predict_flops(self, X: Any) -> np.ndarray:
-        """Floating-point operations per arch (plain, not scaled), one MAC being two FLOPs."""
+        """Floating-point operations per arch (plain, not scaled), one MAC being two FLOPs.
+
+        Parameters
+        ----------
+        X : list of arch dicts, one dict, DataFrame or code matrix
+            Archs of the space.
+
+        Returns
+        -------
+        ndarray of shape (n_archs,)
+            ``2 * predict_macs(X)``.
+        """
         return 2.0 * self.predict_macs(X)
 
     def predict(self, X: Any) -> np.ndarray:
@@ -189,6 +211,7 @@ class FLOPsModel(VersionStampMixin, RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : list of arch dicts, one dict, DataFrame or code matrix
+            Archs of the space.
 
         Returns
         -------
@@ -199,7 +222,18 @@ class FLOPsModel(VersionStampMixin, RegressorMixin, BaseEstimator):
         return macs / UNITS[self.unit] if self.unit != "1" else macs
 
     def get_efficiency(self, arch: dict) -> float:
-        """OFA-style facade: MACs of one arch dict, in ``unit``."""
+        """OFA-style facade: MACs of one arch dict, in ``unit``.
+
+        Parameters
+        ----------
+        arch : dict
+            One arch of the space.
+
+        Returns
+        -------
+        float
+            ``predict([arch])[0]``.
+        """
         if not isinstance(arch, dict):
             raise TypeError(f"arch must be one arch dict, got {type(arch).__name__}")
         return float(self.predict([arch])[0])

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from .flops import _human, check_convention, count_flops, count_parameters
+from .flops import _human, check_convention, count_flops, count_parameters, sample_shape
 from .latency import (
     LatencyResult,
     _check_bool,
@@ -29,7 +29,9 @@ LATENCY_KWARGS = ("warmup", "repeats", "min_run_time", "num_threads", "fold_bn")
 class NetInfo:
     """Parameters, MACs, FLOPs and latencies of one network for one input shape.
 
-    Attributes
+    Returned by :func:`get_net_info`.
+
+    Parameters
     ----------
     params : int
         All parameters (shared ones counted once).
@@ -40,10 +42,19 @@ class NetInfo:
     flops : int or float
         Floating-point operations per sample (a MAC is two FLOPs).
     convention : {"full", "ofa"}
+        The counting convention of ``macs`` and ``flops``.
     input_shape : tuple of int
         Shape of one sample.
-    latency : dict of str to LatencyResult
+    latency : dict of str to LatencyResult, default={}
         One measurement per device, keyed by the device string.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from sklearn_ofa.efficiency import get_net_info
+    >>> info = get_net_info(nn.Conv2d(3, 8, 3), (3, 16, 16), latency_devices=())
+    >>> info.to_dict()["params"]
+    224
     """
 
     params: int
@@ -55,7 +66,13 @@ class NetInfo:
     latency: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """JSON-friendly summary (latency: median, IQR and settings per device)."""
+        """JSON-friendly summary (latency: median, IQR and settings per device).
+
+        Returns
+        -------
+        dict
+            The fields, with each latency summarised without its raw samples.
+        """
         return {
             "params": self.params,
             "trainable_params": self.trainable_params,
@@ -102,7 +119,8 @@ def get_net_info(
     model : torch.nn.Module
         Not changed (counting and timing work on the model as is or a copy).
     input_shape : tuple of int or int, default=(3, 224, 224)
-        Shape of one sample; an int ``r`` means ``(3, r, r)``.
+        Shape of one sample; an int ``r`` means ``(3, r, r)``; OFA's
+        ``(1, 3, H, W)`` (batch 1) is accepted as in :func:`count_flops`.
     latency_devices : sequence of str, default=("cpu",)
         Devices to time on (``"cpu"``, ``"cuda"``, ``"cuda:N"``); empty to skip timing.
     convention : {"full", "ofa"}, default="full"
@@ -164,6 +182,8 @@ def get_net_info(
     _check_seconds("min_run_time", latency_kwargs.get("min_run_time"))
     _check_bool("fold_bn", latency_kwargs.get("fold_bn", False))
     flops = count_flops(model, input_shape, convention=convention)
+    if not isinstance(input_shape, (int, torch.Tensor)):
+        input_shape = sample_shape(model, input_shape)  # OFA's (1, C, H, W) too
     latency: dict[str, LatencyResult] = {}
     for dev in latency_devices:
         latency[str(dev)] = measure_latency(

@@ -72,6 +72,17 @@ class DynamicMBConvLayer(MBConvLayer):
         As for :class:`MBConvLayer`.
     ks_list, expand_ratio_list : sequence of int
         The elastic choices; the weights are allocated for the largest ones.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.nets.elastic import DynamicMBConvLayer
+    >>> layer = DynamicMBConvLayer(16, 16, ks_list=[3, 5], expand_ratio_list=[3, 6]).eval()
+    >>> layer.active_kernel_size, layer.active_mid_channels
+    (5, 96)
+    >>> layer.active_kernel_size, layer.active_expand_ratio = 3, 3
+    >>> layer(torch.ones(1, 16, 8, 8)).shape
+    torch.Size([1, 16, 8, 8])
     """
 
     def __init__(
@@ -105,11 +116,25 @@ class DynamicMBConvLayer(MBConvLayer):
 
     @staticmethod
     def mid_of(expand_ratio: float, in_channels: int) -> int:
-        """Middle channels of an expand ratio (the rounding of the search space)."""
+        """Middle channels of an expand ratio (the rounding of the search space).
+
+        Parameters
+        ----------
+        expand_ratio : float
+            Expansion of the block.
+        in_channels : int
+            Input channels of the block.
+
+        Returns
+        -------
+        int
+            ``make_divisible(round(in_channels * expand_ratio))``.
+        """
         return make_divisible(round(in_channels * expand_ratio))
 
     @property
     def active_mid_channels(self) -> int:
+        """Middle channels at the active expand ratio."""
         return self.mid_of(self.active_expand_ratio, self.in_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -220,7 +245,19 @@ class ElasticMobileNetV3(nn.Module):
         """Activate a subnet; each argument is one value for all or a list (``None``: unchanged).
 
         ``ks`` and ``e`` have one entry per block slot, ``d`` one per stage.
-        Other keyword arguments are ignored, as in OFA.
+
+        Parameters
+        ----------
+        ks : int or list of int, optional
+            Kernel size of every block slot.
+        e : int or list of int, optional
+            Expand ratio of every block slot.
+        d : int or list of int, optional
+            Depth of every stage.
+        image_size : int, optional
+            Input resolution (recorded; inputs are not resized).
+        **_ : dict
+            Other keyword arguments, ignored (as in OFA).
 
         Examples
         --------
@@ -248,7 +285,13 @@ class ElasticMobileNetV3(nn.Module):
             self.active_image_size = int(image_size)
 
     def set_arch(self, arch: dict) -> None:
-        """Activate the subnet of an arch dict of the space (validated)."""
+        """Activate the subnet of an arch dict of the space (validated).
+
+        Parameters
+        ----------
+        arch : dict
+            An arch of ``self.space``.
+        """
         self.set_active_subnet(**self.space.validate(arch))
 
     def set_max_net(self) -> None:
@@ -264,13 +307,30 @@ class ElasticMobileNetV3(nn.Module):
                                sp.image_sizes[0])
 
     def sample_active_subnet(self, random_state: Any = None) -> dict:
-        """Sample an arch uniformly per gene (as OFA does), activate it and return it."""
+        """Sample an arch uniformly per gene (as OFA does), activate it and return it.
+
+        Parameters
+        ----------
+        random_state : int, numpy.random.Generator or None, default=None
+            Seed of the draw.
+
+        Returns
+        -------
+        dict
+            The arch now active.
+        """
         arch = self.space.sample(1, random_state=random_state)[0]
         self.set_active_subnet(**arch)
         return arch
 
     def get_active_arch(self) -> dict:
-        """The active subnet as an arch dict of the space."""
+        """The active subnet as an arch dict of the space.
+
+        Returns
+        -------
+        dict
+            ``{"ks", "e", "d", "image_size"}`` of the active subnet.
+        """
         return {
             "ks": [m.active_kernel_size for m in self._dynamic],
             "e": [m.active_expand_ratio for m in self._dynamic],
@@ -279,7 +339,13 @@ class ElasticMobileNetV3(nn.Module):
         }
 
     def get_active_net_config(self) -> dict:
-        """OFA ``net.config`` of the active subnet."""
+        """OFA ``net.config`` of the active subnet.
+
+        Returns
+        -------
+        dict
+            As ``space.net_config(self.get_active_arch())``.
+        """
         return self.space.net_config(self.get_active_arch())
 
     def _active_block_indices(self) -> list[int]:
@@ -294,6 +360,17 @@ class ElasticMobileNetV3(nn.Module):
         Kernels are centre-cropped, channels sliced, BatchNorm statistics copied;
         in eval mode its outputs equal the supernet's in the active configuration.
         The module is in the supernet's train/eval mode.
+
+        Parameters
+        ----------
+        preserve_weight : bool, default=True
+            Copy the shared weights; with False the network keeps its fresh
+            initialisation.
+
+        Returns
+        -------
+        torch.nn.Module
+            The static subnet.
         """
         net = build_net(self.get_active_net_config())
         if preserve_weight:

@@ -30,7 +30,29 @@ ACTIVATIONS = ("relu", "relu6", "h_swish", "h_sigmoid", "tanh", "sigmoid", None)
 
 
 def build_activation(name: str | None, inplace: bool = True) -> nn.Module | None:
-    """Activation module by OFA name (``h_swish`` is :class:`torch.nn.Hardswish`)."""
+    """Activation module by OFA name (``h_swish`` is :class:`torch.nn.Hardswish`).
+
+    Parameters
+    ----------
+    name : str or None
+        One of ``"relu"``, ``"relu6"``, ``"h_swish"``, ``"h_sigmoid"``, ``"tanh"``,
+        ``"sigmoid"``; ``None`` or ``"none"`` for no activation.
+    inplace : bool, default=True
+        Build in-place ReLU / ReLU6 / Hardswish / Hardsigmoid modules.
+
+    Returns
+    -------
+    torch.nn.Module or None
+        The activation, or ``None`` for no activation.
+
+    Examples
+    --------
+    >>> from sklearn_ofa.nets.layers import build_activation
+    >>> build_activation("h_swish")
+    Hardswish()
+    >>> build_activation(None) is None
+    True
+    """
     if name is None or name == "none":
         return None
     if name == "relu":
@@ -49,7 +71,25 @@ def build_activation(name: str | None, inplace: bool = True) -> nn.Module | None
 
 
 class SEModule(nn.Module):
-    """Squeeze-and-excitation with OFA's widths (``make_divisible(channels // 4, 8)``)."""
+    """Squeeze-and-excitation with OFA's widths (``make_divisible(channels // 4, 8)``).
+
+    Parameters
+    ----------
+    channels : int
+        Input (and output) channels.
+    reduction : int, default=4
+        The hidden width is ``make_divisible(channels // reduction, 8)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.nets.layers import SEModule
+    >>> se = SEModule(32)
+    >>> se.fc.reduce.out_channels
+    8
+    >>> se(torch.ones(1, 32, 4, 4)).shape
+    torch.Size([1, 32, 4, 4])
+    """
 
     def __init__(self, channels: int, reduction: int = 4):
         super().__init__()
@@ -72,7 +112,20 @@ class SEModule(nn.Module):
 
 
 class GlobalAvgPool2d(nn.Module):
-    """Global average pooling that keeps or drops the spatial dims."""
+    """Global average pooling that keeps or drops the spatial dims.
+
+    Parameters
+    ----------
+    keep_dim : bool, default=True
+        Keep the two spatial dims (of size 1) in the output.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.nets.layers import GlobalAvgPool2d
+    >>> GlobalAvgPool2d(keep_dim=False)(torch.ones(2, 8, 5, 5)).shape
+    torch.Size([2, 8])
+    """
 
     def __init__(self, keep_dim: bool = True):
         super().__init__()
@@ -88,7 +141,43 @@ def _bn(channels: int, bn: dict | None) -> nn.BatchNorm2d:
 
 
 class ConvLayer(nn.Module):
-    """Conv (+BN) (+activation), with OFA's 'same' padding."""
+    """Conv (+BN) (+activation), with OFA's 'same' padding.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels in and out.
+    kernel_size : int, default=3
+        Odd kernel size; the padding is ``(kernel_size // 2) * dilation``.
+    stride : int, default=1
+        Convolution stride.
+    dilation : int, default=1
+        Convolution dilation.
+    groups : int, default=1
+        Convolution groups.
+    bias : bool, default=False
+        Give the convolution a bias.
+    use_bn : bool, default=True
+        Add a BatchNorm after the convolution.
+    act_func : str or None, default="relu"
+        Activation name (see :func:`build_activation`).
+    dropout_rate : float, default=0
+        Rate of a :class:`torch.nn.Dropout2d` before the convolution (none if 0).
+    bn : dict or None, default=None
+        BatchNorm ``eps`` and ``momentum`` (PyTorch's defaults if absent).
+    use_se : bool, default=False
+        Add a squeeze-and-excitation module last.
+    **_ignored : dict
+        Other keys of an OFA layer config (such as ``name``), ignored.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.nets.layers import ConvLayer
+    >>> layer = ConvLayer(3, 16, kernel_size=3, stride=2, act_func="h_swish")
+    >>> layer(torch.ones(1, 3, 32, 32)).shape
+    torch.Size([1, 16, 16, 16])
+    """
 
     def __init__(
         self,
@@ -130,14 +219,47 @@ class ConvLayer(nn.Module):
 
 
 class IdentityLayer(nn.Module):
-    """The identity shortcut."""
+    """The identity shortcut.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Accepted and ignored (an OFA layer config may be passed).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.nets.layers import IdentityLayer
+    >>> x = torch.ones(1, 4)
+    >>> IdentityLayer()(x) is x
+    True
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x
 
 
 class LinearLayer(nn.Module):
-    """(Dropout +) Linear, flattening its input first."""
+    """(Dropout +) Linear, flattening its input first.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Features in and out.
+    bias : bool, default=True
+        Give the linear layer a bias.
+    dropout_rate : float, default=0
+        Rate of a :class:`torch.nn.Dropout` before the linear layer (none if 0).
+    **_ignored : dict
+        Other keys of an OFA layer config (such as ``name``), ignored.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.nets.layers import LinearLayer
+    >>> LinearLayer(16, 10)(torch.ones(2, 16, 1, 1)).shape
+    torch.Size([2, 10])
+    """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  dropout_rate: float = 0, **_ignored):
@@ -155,7 +277,40 @@ class LinearLayer(nn.Module):
 
 
 class MBConvLayer(nn.Module):
-    """Inverted residual: [1x1 expand] -> kxk depthwise [-> SE] -> 1x1 projection."""
+    """Inverted residual: [1x1 expand] -> kxk depthwise [-> SE] -> 1x1 projection.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels in and out.
+    kernel_size : int, default=3
+        Depthwise kernel size.
+    stride : int, default=1
+        Depthwise stride.
+    expand_ratio : float, default=6
+        Hidden width is ``round(in_channels * expand_ratio)`` unless
+        ``mid_channels`` is given; 1 means no expansion conv.
+    mid_channels : int or None, default=None
+        Hidden width (overrides ``expand_ratio``).
+    act_func : str, default="relu6"
+        Activation name (see :func:`build_activation`).
+    use_se : bool, default=False
+        Add squeeze-and-excitation after the depthwise conv.
+    bn : dict or None, default=None
+        BatchNorm ``eps`` and ``momentum`` (PyTorch's defaults if absent).
+    **_ignored : dict
+        Other keys of an OFA layer config (such as ``name``), ignored.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.nets.layers import MBConvLayer
+    >>> layer = MBConvLayer(16, 24, kernel_size=5, stride=2, expand_ratio=4)
+    >>> layer.mid_channels
+    64
+    >>> layer(torch.ones(1, 16, 8, 8)).shape
+    torch.Size([1, 24, 4, 4])
+    """
 
     def __init__(
         self,
@@ -211,7 +366,23 @@ class MBConvLayer(nn.Module):
 
 
 class ResidualBlock(nn.Module):
-    """``conv(x) + shortcut(x)``; no shortcut means plain ``conv(x)``; no conv means ``x``."""
+    """``conv(x) + shortcut(x)``; no shortcut means plain ``conv(x)``; no conv means ``x``.
+
+    Parameters
+    ----------
+    conv : torch.nn.Module or None
+        The main branch.
+    shortcut : torch.nn.Module or None
+        The shortcut branch (usually an :class:`IdentityLayer`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.nets.layers import IdentityLayer, MBConvLayer, ResidualBlock
+    >>> block = ResidualBlock(MBConvLayer(8, 8), IdentityLayer())
+    >>> block(torch.ones(1, 8, 4, 4)).shape
+    torch.Size([1, 8, 4, 4])
+    """
 
     def __init__(self, conv: nn.Module | None, shortcut: nn.Module | None):
         super().__init__()
@@ -227,7 +398,43 @@ class ResidualBlock(nn.Module):
 
 
 class ResNetBottleneckBlock(nn.Module):
-    """ResNet bottleneck with OFA's ``avgpool_conv`` (or ``conv``) downsampling."""
+    """ResNet bottleneck with OFA's ``avgpool_conv`` (or ``conv``) downsampling.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels in and out.
+    kernel_size : int, default=3
+        Kernel size of the middle conv.
+    stride : int, default=1
+        Stride of the middle conv and of the downsampling branch.
+    expand_ratio : float, default=0.25
+        Hidden width is ``make_divisible(round(out_channels * expand_ratio), 8)``
+        unless ``mid_channels`` is given.
+    mid_channels : int or None, default=None
+        Hidden width (overrides ``expand_ratio``; still made divisible by 8).
+    act_func : str, default="relu"
+        Activation name (see :func:`build_activation`).
+    groups : int, default=1
+        Groups of the middle conv.
+    downsample_mode : {"avgpool_conv", "conv"}, default="avgpool_conv"
+        Shortcut when the shape changes: average pooling then a 1x1 conv, or a
+        strided 1x1 conv.
+    bn : dict or None, default=None
+        BatchNorm ``eps`` and ``momentum`` (PyTorch's defaults if absent).
+    **_ignored : dict
+        Other keys of an OFA layer config (such as ``name``), ignored.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.nets.layers import ResNetBottleneckBlock
+    >>> block = ResNetBottleneckBlock(64, 256, stride=2)
+    >>> block.mid_channels
+    64
+    >>> block(torch.ones(1, 64, 8, 8)).shape
+    torch.Size([1, 256, 4, 4])
+    """
 
     def __init__(
         self,

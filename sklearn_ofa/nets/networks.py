@@ -108,7 +108,25 @@ def _require(config: dict, keys: tuple[str, ...]) -> None:
 
 
 class MobileNetV3(nn.Module):
-    """Static OFA MobileNetV3: first conv, MBConv blocks, final expand, pool, feature mix, classifier."""
+    """Static OFA MobileNetV3: first conv, MBConv blocks, final expand, pool, feature mix, classifier.
+
+    Usually made by :func:`build_net`, which picks the class from ``config["name"]``.
+
+    Parameters
+    ----------
+    config : dict
+        An OFA ``net.config`` (kept, deep-copied, as ``self.config``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.nets.networks import MobileNetV3
+    >>> from sklearn_ofa.spaces import get_space
+    >>> space = get_space("ofa_mbv3_w1.0")
+    >>> net = MobileNetV3(space.net_config(space.sample(1, random_state=0)[0])).eval()
+    >>> net(torch.zeros(1, 3, 128, 128)).shape
+    torch.Size([1, 1000])
+    """
 
     def __init__(self, config: dict):
         super().__init__()
@@ -135,7 +153,25 @@ class MobileNetV3(nn.Module):
 
 
 class ProxylessNASNets(nn.Module):
-    """Static ProxylessNAS / MobileNetV2: first conv, MBConv blocks, feature mix, pool, classifier."""
+    """Static ProxylessNAS / MobileNetV2: first conv, MBConv blocks, feature mix, pool, classifier.
+
+    Usually made by :func:`build_net`, which picks the class from ``config["name"]``.
+
+    Parameters
+    ----------
+    config : dict
+        An OFA ``net.config`` (kept, deep-copied, as ``self.config``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.nets.networks import ProxylessNASNets
+    >>> from sklearn_ofa.spaces import get_space
+    >>> space = get_space("ofa_proxyless_w1.3")
+    >>> net = ProxylessNASNets(space.net_config(space.sample(1, random_state=0)[0])).eval()
+    >>> net(torch.zeros(1, 3, 128, 128)).shape
+    torch.Size([1, 1000])
+    """
 
     def __init__(self, config: dict):
         super().__init__()
@@ -161,7 +197,25 @@ class ProxylessNASNets(nn.Module):
 
 
 class ResNets(nn.Module):
-    """Static OFA ResNet: input stem, 3x3/2 max pooling, bottleneck blocks, pool, classifier."""
+    """Static OFA ResNet: input stem, 3x3/2 max pooling, bottleneck blocks, pool, classifier.
+
+    Usually made by :func:`build_net`, which picks the class from ``config["name"]``.
+
+    Parameters
+    ----------
+    config : dict
+        An OFA ``net.config`` (kept, deep-copied, as ``self.config``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.nets.networks import ResNets
+    >>> from sklearn_ofa.spaces import get_space
+    >>> space = get_space("ofa_resnet50")
+    >>> net = ResNets(space.net_config(space.sample(1, random_state=0)[0])).eval()
+    >>> net(torch.zeros(1, 3, 128, 128)).shape
+    torch.Size([1, 1000])
+    """
 
     def __init__(self, config: dict):
         super().__init__()
@@ -248,6 +302,18 @@ def build_block(block: Block, bn: dict | None = None) -> nn.Module:
     """Build the PyTorch module of one :class:`~sklearn_ofa.spaces.Block` (eval mode).
 
     The module takes an ``(N, C, H, W)`` tensor of the block's input shape.
+
+    Parameters
+    ----------
+    block : Block
+        One block of a space's block walk (``space.blocks(arch)``).
+    bn : dict or None, default=None
+        BatchNorm ``eps`` and ``momentum`` (PyTorch's defaults if absent).
+
+    Returns
+    -------
+    torch.nn.Module
+        In eval mode.
 
     Examples
     --------
