@@ -232,15 +232,10 @@ def test_property_code_matrices_decode_or_raise_a_named_error(data):
         assert np.array_equal(space.to_codes(archs), X)
 
 
-def test_space_docstring_examples_run():
+def test_space_guide_examples_run():
+    # The modules' own examples run with the package's doctests (pytest --doctest-modules).
     import doctest
 
-    import sklearn_ofa.spaces._base as base
-    import sklearn_ofa.spaces._codes as codes_mod
-
-    for module in (base, codes_mod):
-        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-        assert result.attempted > 0 and result.failed == 0, module.__name__
     guide = Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "spaces.rst"
     result = doctest.testfile(str(guide), module_relative=False, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -38,8 +38,8 @@ def ridge(flops):
 
 
 def _finder(ridge, flops, **kw):
-    params = dict(constraint=300.0, space="ofa_mbv3_w1.2", population_size=40, n_generations=15,
-                  random_state=0)
+    params = {"constraint": 300.0, "space": "ofa_mbv3_w1.2", "population_size": 40,
+              "n_generations": 15, "random_state": 0}
     params.update(kw)
     return EvolutionFinder(ridge, flops, **params)
 
@@ -385,3 +385,85 @@ def test_pareto_sweep_with_a_nan_predictor_raises(flops):
         pareto_front([0.5, 0.6], [1.0, np.inf])
     with pytest.raises(ValueError, match="accuracy must be numbers"):
         pareto_mask(["a", "b"], [1.0, 2.0])
+
+
+# ----------------------------------------------------- the space's operators
+class _CopyingSpace(type(get_space("ofa_mbv3_w1.2"))):
+    """A space whose operators make every child a copy of its first parent and every random
+    arch use the smallest image size: a search that breeds with them can find nothing new."""
+
+    def sample_codes(self, n, random_state=None, *, masked=True):
+        codes = super().sample_codes(n, random_state, masked=masked)
+        codes[:, self.key_columns["image_size"]] = 0
+        return codes
+
+    def mutate_full_codes(self, full, mutate_prob, random_state=None):
+        return np.array(full)
+
+    def crossover_full_codes(self, full_a, full_b, random_state=None):
+        return np.array(full_a)
+
+
+def test_search_breeds_with_the_space_operators(ridge, flops):
+    space = _CopyingSpace(**get_space("ofa_mbv3_w1.2").get_config())
+    finder = _finder(ridge, flops, space=space, redraw_copies=False).fit()
+    assert isinstance(finder.space_, _CopyingSpace)
+    ev = finder.evaluated_
+    initial = {row.tobytes() for row in ev.codes[ev.generation == 0]}
+    assert {row.tobytes() for row in ev.codes} == initial  # no arch outside generation 0
+    assert {a["image_size"] for a in finder.space_.from_codes(ev.codes)} == {160}
+    # the same search with the plain space does find new archs
+    plain = _finder(ridge, flops, redraw_copies=False).fit().evaluated_
+    assert len({row.tobytes() for row in plain.codes}) > 2 * 40
+
+
+def test_resolution_mutate_prob_reaches_the_mutation(ridge, flops):
+    """Mutation only: with resolution_mutate_prob=0 each child keeps its parent's image size,
+    so the sizes of the population can only shrink to those of generation 0's parents."""
+    finder = _finder(ridge, flops, mutation_ratio=1.0, resolution_mutate_prob=0.0,
+                     n_generations=8, redraw_copies=False).fit()
+    ev = finder.evaluated_
+    sizes = np.asarray(ev.codes)[:, finder.space_.key_columns["image_size"][0]]
+    for g in range(1, 9):
+        assert set(sizes[ev.generation == g]) <= set(sizes[ev.generation < g])
+    moving = _finder(ridge, flops, mutation_ratio=1.0, resolution_mutate_prob=1.0,
+                     n_generations=8, redraw_copies=False).fit()
+    size_col = moving.space_.key_columns["image_size"][0]
+    kids = np.asarray(moving.evaluated_.codes)[moving.evaluated_.generation > 0, size_col]
+    assert len(set(kids)) == len(moving.space_.image_sizes)
+
+
+# ------------------------------------------------------ unfitted predictors
+def _unfitted(kind):
+    from sklearn_ofa import AccuracyPredictor, LatencyTable, make_accuracy_pipeline
+
+    return {
+        "LatencyTable": lambda: LatencyTable("ofa_mbv3_w1.2"),
+        "FLOPsModel": lambda: FLOPsModel("ofa_mbv3_w1.2"),
+        "AccuracyPredictor": lambda: AccuracyPredictor(),
+        "pipeline": lambda: make_accuracy_pipeline("ofa_mbv3_w1.2"),
+    }[kind]()
+
+
+@pytest.mark.parametrize("role", ["accuracy_predictor", "efficiency_predictor"])
+@pytest.mark.parametrize("kind", ["LatencyTable", "FLOPsModel", "AccuracyPredictor", "pipeline"])
+def test_unfitted_predictors_raise_not_fitted_naming_the_role(ridge, flops, role, kind):
+    from sklearn.exceptions import NotFittedError
+
+    unfitted = _unfitted(kind)
+    other = _CountingPredictor(flops if role == "accuracy_predictor" else ridge)
+    acc, eff = (unfitted, other) if role == "accuracy_predictor" else (other, unfitted)
+    finder = EvolutionFinder(acc, eff, 300.0, space="ofa_mbv3_w1.2", population_size=20,
+                             n_generations=2, random_state=0)
+    for run in (finder.fit, finder.search):
+        with pytest.raises(NotFittedError, match=rf"^{role} \({type(unfitted).__name__}\) is not "
+                                                 r"fitted"):
+            run()
+    assert other.rows == [] and not hasattr(finder, "best_arch_")  # before any work
+
+
+def test_frozen_fitted_predictor_is_accepted(ridge, flops):
+    from sklearn.frozen import FrozenEstimator
+
+    res = _finder(ridge, FrozenEstimator(flops), n_generations=2).search()
+    assert res.efficiency <= 300.0

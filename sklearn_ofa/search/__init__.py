@@ -5,4 +5,4 @@ from __future__ import annotations
 from .evolution import TRUSTED_IMAGE_SIZES, EvolutionFinder
 from .pareto import pareto_front, pareto_mask, pareto_sweep
 
-__all__ = ["EvolutionFinder", "TRUSTED_IMAGE_SIZES", "pareto_front", "pareto_mask", "pareto_sweep"]
+__all__ = ["TRUSTED_IMAGE_SIZES", "EvolutionFinder", "pareto_front", "pareto_mask", "pareto_sweep"]

@@ -6,27 +6,31 @@ filtering in vectorised rounds, one batched accuracy prediction.
 
 The search keeps *full* codes internally: block slots that the depth switches
 off keep a hidden gene value (as an arch dict does), so a depth mutation that
-switches a slot back on restores it. Predictors always receive the masked code
-matrix of the space (``-1`` for switched-off slots).
+switches a slot back on restores it. The random archs, mutations, crossovers
+and masks are the space's own operators (``sample_codes(masked=False)``,
+``mutate_full_codes``, ``crossover_full_codes``, ``mask_inactive``). Predictors
+always receive the masked code matrix of the space (``-1`` for switched-off slots).
 """
 
 from __future__ import annotations
 
 import numbers
 import time
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._constraints import StrictInterval as Interval
+from .._versioning import VersionStampMixin
 from ..exceptions import SpaceMismatchError
 from ..spaces import CODE_DTYPE, Codes, SearchSpace, get_space
 
-__all__ = ["EvolutionFinder", "TRUSTED_IMAGE_SIZES"]
+__all__ = ["TRUSTED_IMAGE_SIZES", "EvolutionFinder"]
 
 #: Image sizes at which OFA's pretrained MobileNetV3 accuracy predictor was trained;
 #: ``image_sizes="auto"`` keeps an ``ofa_mbv3_*`` search inside them.
@@ -49,6 +53,23 @@ def _predictor_space(est: Any) -> SearchSpace | None:
         if isinstance(space, SearchSpace):
             return space
     return None
+
+
+def _check_predictor(est: Any, role: str) -> None:
+    """``est`` has ``predict`` and, if it is an estimator (has ``fit``), is fitted."""
+    if not callable(getattr(est, "predict", None)):
+        raise TypeError(
+            f"{role} must be a fitted estimator with a predict(X) method, got {type(est).__name__}"
+        )
+    if callable(getattr(est, "fit", None)):
+        try:
+            check_is_fitted(est)
+        except NotFittedError:
+            raise NotFittedError(
+                f"{role} ({type(est).__name__}) is not fitted; fit it first or pass a fitted "
+                f"one (e.g. LatencyTable.from_ofa_yaml, FLOPsModel(space).fit(), "
+                f"load_ofa_predictor)"
+            ) from None
 
 
 def _row_keys(codes: np.ndarray) -> np.ndarray:
@@ -75,7 +96,22 @@ def _codes_for(src: SearchSpace, dst: SearchSpace, allowed: dict, role: str):
     return convert
 
 
-class EvolutionFinder(BaseEstimator):
+class _Population(NamedTuple):
+    """A population: full and masked codes, accuracy and efficiency of each arch."""
+
+    full: np.ndarray
+    masked: np.ndarray
+    acc: np.ndarray
+    eff: np.ndarray
+
+    def take(self, idx: np.ndarray) -> _Population:
+        return _Population(self.full[idx], self.masked[idx], self.acc[idx], self.eff[idx])
+
+    def concat(self, other: _Population) -> _Population:
+        return _Population(*(np.concatenate(pair) for pair in zip(self, other)))
+
+
+class EvolutionFinder(VersionStampMixin, BaseEstimator):
     """Regularised evolutionary search for the most accurate arch under an efficiency budget.
 
     Each generation keeps the ``parent_ratio`` most accurate archs of the
@@ -106,6 +142,7 @@ class EvolutionFinder(BaseEstimator):
         predictor was fitted on (its ``space_``). Codes are translated to
         each predictor's own space when they differ (e.g. only in image sizes).
     population_size : int, default=100
+        Archs per generation (and children bred per generation).
     parent_ratio : float, default=0.25
         Fraction of the population kept as parents each generation.
     mutation_ratio : float, default=0.5
@@ -130,6 +167,7 @@ class EvolutionFinder(BaseEstimator):
         exceeded the budget: a copy adds nothing to the population. With False
         copies are kept (OFA's behaviour); they still cost no extra prediction.
     random_state : int, numpy Generator or None, default=None
+        Seed or Generator of every random draw of the search.
     verbose : bool, default=False
         Progress bar over generations.
 
@@ -172,7 +210,7 @@ class EvolutionFinder(BaseEstimator):
     (True, 6)
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "accuracy_predictor": [object],
         "efficiency_predictor": [object],
         "constraint": [Interval(numbers.Real, None, None, closed="neither"), None],
@@ -228,11 +266,7 @@ class EvolutionFinder(BaseEstimator):
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
         for name in ("accuracy_predictor", "efficiency_predictor"):
-            if not callable(getattr(getattr(self, name), "predict", None)):
-                raise TypeError(
-                    f"{name} must be a fitted estimator with a predict(X) method, "
-                    f"got {type(getattr(self, name)).__name__}"
-                )
+            _check_predictor(getattr(self, name), name)
         acc_space = _predictor_space(self.accuracy_predictor)
         eff_space = _predictor_space(self.efficiency_predictor)
         if self.space is not None:
@@ -254,6 +288,8 @@ class EvolutionFinder(BaseEstimator):
         rprob = self.mutate_prob if self.resolution_mutate_prob is None else self.resolution_mutate_prob
         self._gene_prob = np.full(space.n_genes, float(self.mutate_prob))
         self._gene_prob[self._r_col] = rprob
+        self._n_par = max(1, round(self.parent_ratio * self.population_size))
+        self._n_mut = round(self.mutation_ratio * self.population_size)
 
     def _resolve_image_sizes(self, base: SearchSpace, others: list[SearchSpace]) -> list[int]:
         allowed = list(base.image_sizes)
@@ -284,31 +320,22 @@ class EvolutionFinder(BaseEstimator):
     # ------------------------------------------------------------ operators
     def _mask(self, full: np.ndarray) -> np.ndarray:
         """Masked code matrix (``-1`` in switched-off slots) of full codes."""
-        codes = full.copy()
-        self.space_._mask_inactive(codes)
-        return codes
+        return self.space_.mask_inactive(full.copy())
 
-    def _random_full(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        n_choices = self.space_.n_choices
-        return (rng.random((n, self.space_.n_genes)) * n_choices[None, :]).astype(CODE_DTYPE)
+    def _random_candidates(self, rows: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+        """``k`` random full-code candidates per pending row (the initial population)."""
+        return self.space_.sample_codes(len(rows) * k, rng, masked=False)
 
-    def _breed(
-        self, pa: np.ndarray, pb: np.ndarray, is_mut: np.ndarray, rng: np.random.Generator
-    ) -> np.ndarray:
-        """Children of parent rows: mutation of ``pa`` where ``is_mut``, else uniform
-        crossover of ``pa`` and ``pb``."""
-        child = pa.copy()
-        cross = np.flatnonzero(~is_mut)
-        if len(cross):
-            take_b = rng.integers(0, 2, size=(len(cross), pa.shape[1]), dtype=np.uint8) == 1
-            child[cross] = np.where(take_b, pb[cross], pa[cross])
-        mut = np.flatnonzero(is_mut)
-        if len(mut):
-            flip = rng.random((len(mut), pa.shape[1])) < self._gene_prob[None, :]
-            rows, cols = np.nonzero(flip)
-            new = rng.random(len(rows)) * self.space_.n_choices[cols]
-            child[mut[rows], cols] = new.astype(CODE_DTYPE)
-        return child
+    def _breed(self, par: np.ndarray, ia: np.ndarray, ib: np.ndarray, rows: np.ndarray, k: int,
+               rng: np.random.Generator) -> np.ndarray:
+        """``k`` candidate children per pending child index in ``rows`` (ascending): the
+        first ``n_mut`` children mutate parent ``ia``, the others cross ``ia`` with ``ib``."""
+        rows = np.repeat(rows, k)
+        m = int(np.searchsorted(rows, self._n_mut))  # rows[:m] are mutations
+        space = self.space_
+        cross = space.crossover_full_codes(par[ia[rows[m:]]], par[ib[rows[m:]]], rng)
+        mut = space.mutate_full_codes(par[ia[rows[:m]]], self._gene_prob, rng)
+        return np.concatenate([mut, cross])
 
     def _efficiency(self, codes: np.ndarray) -> np.ndarray:
         eff = self.efficiency_predictor.predict(self._eff_codes(codes))
@@ -421,8 +448,24 @@ class EvolutionFinder(BaseEstimator):
 
     # ----------------------------------------------------------------- search
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any = None, y: Any = None) -> "EvolutionFinder":
-        """Run the search with ``constraint`` (``X`` and ``y`` are ignored)."""
+    def fit(self, X: Any = None, y: Any = None) -> EvolutionFinder:
+        """Run the search with ``constraint``.
+
+        Parameters
+        ----------
+        X, y : None
+            Ignored (scikit-learn's ``fit`` signature).
+
+        Returns
+        -------
+        EvolutionFinder
+            This finder, fitted.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            A predictor is an estimator that is not fitted (checked before any work).
+        """
         self._run()
         return self
 
@@ -447,7 +490,13 @@ class EvolutionFinder(BaseEstimator):
         return self.result()
 
     def result(self) -> Bunch:
-        """The result of the last search as a Bunch (see :meth:`search`)."""
+        """The result of the last search.
+
+        Returns
+        -------
+        Bunch
+            As returned by :meth:`search`.
+        """
         check_is_fitted(self, "best_codes_")
         return Bunch(
             arch=self.best_arch_,
@@ -462,99 +511,114 @@ class EvolutionFinder(BaseEstimator):
     def _run(self) -> None:
         self._setup()
         rng = np.random.default_rng(self.random_state)
-        P = int(self.population_size)
-        n_par = max(1, int(round(self.parent_ratio * P)))
-        n_mut = int(round(self.mutation_ratio * P))
-        G = int(self.n_generations)
+        self._start_history()
+        bar = self._progress_bar()
+        try:
+            pop = self._initial_population(rng)
+            for g in range(1, int(self.n_generations) + 1):
+                pop = self._next_generation(g, pop, rng)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(acc=f"{pop.acc.max():.4f}")
+            self._finish(pop)
+        finally:  # the run's scratch state, also after an error
+            for name in ("_memo", "_ev", "_hist"):
+                self.__dict__.pop(name, None)
+            if bar is not None:
+                bar.close()
+
+    def _initial_population(self, rng: np.random.Generator) -> _Population:
+        """Generation 0: ``population_size`` random archs under the constraint."""
+        t0 = time.perf_counter()
+        full, eff, _, n_cand = self._draw_feasible(
+            self.population_size, self._random_candidates, rng, initial=True
+        )
+        masked = self._mask(full)
+        acc = self._accuracy(masked)
+        self._memo = dict(zip(_row_keys(masked).tolist(), acc.tolist()))
+        pop = _Population(full, masked, acc, eff)
+        self._log_generation(0, pop, pop, np.nan, n_cand, t0)
+        return pop
+
+    def _next_generation(self, g: int, pop: _Population, rng: np.random.Generator) -> _Population:
+        """Generation ``g``: the parents of ``pop`` and their children."""
+        t0 = time.perf_counter()
+        par = pop.take(self._parents(pop))
+        ia, ib = self._pair_parents(len(par.acc), rng)
+
+        def make(rows, k, r):
+            return self._breed(par.full, ia, ib, rows, k, r)
+
+        forbid = set(_row_keys(par.masked).tolist()) if self.redraw_copies else None
+        full, eff, stuck, n_cand = self._draw_feasible(self.population_size, make, rng, False,
+                                                       forbid)
+        if len(stuck):  # keep the (feasible) first parent after max_rounds
+            full[stuck], eff[stuck] = par.full[ia[stuck]], par.eff[ia[stuck]]
+            self.n_fallback_ += len(stuck)
+        masked = self._mask(full)
+        kids = _Population(full, masked, self._accuracy_new(masked), eff)
+        pop = par.concat(kids)
+        self._log_generation(g, kids, pop, par.acc.mean(), n_cand, t0)
+        return pop
+
+    def _parents(self, pop: _Population) -> np.ndarray:
+        """Indices of the ``n_par`` most accurate archs (distinct ones with ``redraw_copies``)."""
+        order = np.argsort(-pop.acc, kind="stable")
+        if self.redraw_copies:  # parents are distinct archs
+            _, first = np.unique(_row_keys(pop.masked[order]), return_index=True)
+            order = order[np.sort(first)]
+        return order[: self._n_par]
+
+    def _pair_parents(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Parent indices ``ia``, ``ib`` of every child (``ib`` only used by crossovers)."""
+        P = self.population_size
+        ia = rng.integers(n, size=P)
+        if self.redraw_copies and n > 1:  # a crossover of a parent with itself is a copy
+            return ia, (ia + 1 + rng.integers(n - 1, size=P)) % n
+        return ia, rng.integers(n, size=P)
+
+    # ---------------------------------------------------------------- history
+    def _start_history(self) -> None:
+        """The run's counters and the preallocated ``evaluated_`` / ``history_`` arrays."""
+        P, G = int(self.population_size), int(self.n_generations)
         self._accept_rate = 1.0
         self.n_fallback_ = 0
         self._n_predicted = P
-
         n_total = P * (G + 1)
-        ev_codes = np.empty((n_total, self.space_.n_genes), dtype=CODE_DTYPE)
-        ev_acc = np.empty(n_total)
-        ev_eff = np.empty(n_total)
-        ev_gen = np.repeat(np.arange(G + 1), P)
-        hist = {k: np.empty(G + 1) for k in ("best_accuracy", "best_efficiency",
-                                               "mean_parent_accuracy", "seconds")}
-        hist["n_candidates"] = np.zeros(G + 1, dtype=np.int64)
+        self._ev = Bunch(codes=np.empty((n_total, self.space_.n_genes), dtype=CODE_DTYPE),
+                         accuracy=np.empty(n_total), efficiency=np.empty(n_total),
+                         generation=np.repeat(np.arange(G + 1), P))
+        self._hist = {k: np.empty(G + 1) for k in ("best_accuracy", "best_efficiency",
+                                                    "mean_parent_accuracy", "seconds")}
+        self._hist["n_candidates"] = np.zeros(G + 1, dtype=np.int64)
 
-        t0 = time.perf_counter()
-        pop, pop_eff, _, n_cand = self._draw_feasible(
-            P, lambda rows, k, r: self._random_full(len(rows) * k, r), rng, initial=True
-        )
-        masked = pop_masked = self._mask(pop)
-        pop_acc = self._accuracy(masked)
-        self._memo = dict(zip(_row_keys(masked).tolist(), pop_acc.tolist()))
-        self._record(0, masked, pop_acc, pop_eff, ev_codes, ev_acc, ev_eff, P)
-        best = int(np.argmax(pop_acc))
-        hist["best_accuracy"][0], hist["best_efficiency"][0] = pop_acc[best], pop_eff[best]
-        hist["mean_parent_accuracy"][0] = np.nan
-        hist["n_candidates"][0] = n_cand
-        hist["seconds"][0] = time.perf_counter() - t0
+    def _log_generation(self, g: int, kids: _Population, pop: _Population, parent_acc: float,
+                        n_cand: int, t0: float) -> None:
+        """Record generation ``g``: its new archs and the population's best."""
+        rows = slice(g * len(kids.acc), (g + 1) * len(kids.acc))
+        self._ev.codes[rows], self._ev.accuracy[rows] = kids.masked, kids.acc
+        self._ev.efficiency[rows] = kids.eff
+        best = int(np.argmax(pop.acc))
+        hist = self._hist
+        hist["best_accuracy"][g], hist["best_efficiency"][g] = pop.acc[best], pop.eff[best]
+        hist["mean_parent_accuracy"][g] = parent_acc
+        hist["n_candidates"][g] = n_cand
+        hist["seconds"][g] = time.perf_counter() - t0
 
-        bar = None
-        if self.verbose:
-            from tqdm.auto import tqdm
+    def _progress_bar(self):
+        if not self.verbose:
+            return None
+        from tqdm.auto import tqdm
 
-            bar = tqdm(total=G, desc=f"search (constraint {self.constraint})")
-        is_mut = np.arange(P) < n_mut
-        for g in range(1, G + 1):
-            t0 = time.perf_counter()
-            order = np.argsort(-pop_acc, kind="stable")
-            if self.redraw_copies:  # parents are distinct archs
-                _, first = np.unique(_row_keys(pop_masked[order]), return_index=True)
-                order = order[np.sort(first)]
-            order = order[:n_par]
-            par, par_acc, par_eff = pop[order], pop_acc[order], pop_eff[order]
-            par_masked = pop_masked[order]
-            n = len(par)
-            ia = rng.integers(n, size=P)
-            if self.redraw_copies and n > 1:  # a crossover of a parent with itself is a copy
-                ib = (ia + 1 + rng.integers(n - 1, size=P)) % n
-            else:
-                ib = rng.integers(n, size=P)
+        return tqdm(total=int(self.n_generations), desc=f"search (constraint {self.constraint})")
 
-            def make(rows, k, r, ia=ia, ib=ib, par=par):
-                rows = np.repeat(rows, k)
-                return self._breed(par[ia[rows]], par[ib[rows]], is_mut[rows], r)
-
-            forbid = set(_row_keys(par_masked).tolist()) if self.redraw_copies else None
-            kids, kid_eff, stuck, n_cand = self._draw_feasible(P, make, rng, False, forbid)
-            if len(stuck):  # keep the (feasible) first parent after max_rounds
-                kids[stuck], kid_eff[stuck] = par[ia[stuck]], par_eff[ia[stuck]]
-                self.n_fallback_ += len(stuck)
-            masked = self._mask(kids)
-            kid_acc = self._accuracy_new(masked)
-            self._record(g, masked, kid_acc, kid_eff, ev_codes, ev_acc, ev_eff, P)
-            pop = np.concatenate([par, kids])
-            pop_masked = np.concatenate([par_masked, masked])
-            pop_acc = np.concatenate([par_acc, kid_acc])
-            pop_eff = np.concatenate([par_eff, kid_eff])
-            best = int(np.argmax(pop_acc))
-            hist["best_accuracy"][g], hist["best_efficiency"][g] = pop_acc[best], pop_eff[best]
-            hist["mean_parent_accuracy"][g] = par_acc.mean()
-            hist["n_candidates"][g] = n_cand
-            hist["seconds"][g] = time.perf_counter() - t0
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(acc=f"{pop_acc[best]:.4f}")
-        if bar is not None:
-            bar.close()
-
-        best_codes = self._mask(pop[best : best + 1])
-        self.best_codes_ = best_codes[0]
-        self.best_arch_ = self.space_.from_codes(best_codes)[0]
-        self.best_accuracy_ = float(pop_acc[best])
-        self.best_efficiency_ = float(pop_eff[best])
+    def _finish(self, pop: _Population) -> None:
+        """The fitted attributes, from the last population and the log."""
+        best = int(np.argmax(pop.acc))
+        self.best_codes_ = pop.masked[best].copy()
+        self.best_arch_ = self.space_.from_codes(pop.masked[best : best + 1])[0]
+        self.best_accuracy_ = float(pop.acc[best])
+        self.best_efficiency_ = float(pop.eff[best])
         self.n_accuracy_predictions_ = self._n_predicted
-        del self._memo
-        self.history_ = Bunch(generation=np.arange(G + 1), **hist)
-        self.evaluated_ = Bunch(codes=ev_codes, accuracy=ev_acc, efficiency=ev_eff,
-                                generation=ev_gen)
-
-    @staticmethod
-    def _record(g, codes, acc, eff, ev_codes, ev_acc, ev_eff, P) -> None:
-        ev_codes[g * P : (g + 1) * P] = codes
-        ev_acc[g * P : (g + 1) * P] = acc
-        ev_eff[g * P : (g + 1) * P] = eff
+        self.history_ = Bunch(generation=np.arange(int(self.n_generations) + 1), **self._hist)
+        self.evaluated_ = self._ev

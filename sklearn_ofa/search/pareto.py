@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["pareto_mask", "pareto_front", "pareto_sweep"]
+__all__ = ["pareto_front", "pareto_mask", "pareto_sweep"]
 
 
 def _check_pair(accuracy: Any, efficiency: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -40,6 +41,18 @@ def pareto_mask(accuracy: Any, efficiency: Any) -> np.ndarray:
     efficiency cost at most as high, and one of the two strictly. Identical
     points do not dominate each other. O(n log n).
 
+    Parameters
+    ----------
+    accuracy : array-like of shape (n_points,)
+        Higher is better.
+    efficiency : array-like of shape (n_points,)
+        The cost (latency, MACs); lower is better.
+
+    Returns
+    -------
+    ndarray of bool of shape (n_points,)
+        True for the Pareto-optimal points.
+
     Examples
     --------
     >>> pareto_mask([0.7, 0.8, 0.75, 0.8], [10, 20, 25, 30]).tolist()
@@ -65,6 +78,18 @@ def pareto_mask(accuracy: Any, efficiency: Any) -> np.ndarray:
 def pareto_front(accuracy: Any, efficiency: Any) -> np.ndarray:
     """Indices of the non-dominated points, sorted by efficiency (cheapest first).
 
+    Parameters
+    ----------
+    accuracy : array-like of shape (n_points,)
+        Higher is better.
+    efficiency : array-like of shape (n_points,)
+        The cost (latency, MACs); lower is better.
+
+    Returns
+    -------
+    ndarray of int
+        Indices of the points of :func:`pareto_mask`, cheapest first.
+
     Examples
     --------
     >>> pareto_front([0.7, 0.8, 0.75, 0.6], [10, 20, 25, 5]).tolist()
@@ -86,7 +111,9 @@ def pareto_sweep(finder: Any, constraints: Iterable[float], *, return_finders: b
     Parameters
     ----------
     finder : EvolutionFinder
+        The search to repeat (not modified; copies are fitted).
     constraints : iterable of float
+        Efficiency budgets, one search each.
     return_finders : bool, default=False
         Also return the fitted finder of each constraint (with its history).
 

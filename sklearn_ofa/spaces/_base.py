@@ -30,7 +30,24 @@ _CHUNK = 65_536  # rows per block of large temporaries
 
 @dataclass(frozen=True)
 class Gene:
-    """One column of the code matrix: ``arch[key][pos]`` (or ``arch[key]`` when pos is None)."""
+    """One column of the code matrix: ``arch[key][pos]`` (or ``arch[key]`` when pos is None).
+
+    Parameters
+    ----------
+    key : str
+        The arch key (``"ks"``, ``"e"``, ``"d"``, ``"image_size"``, ...).
+    pos : int or None
+        Position in the list ``arch[key]``; None for a scalar key.
+    choices : tuple
+        The allowed values; a code is an index into it.
+
+    Examples
+    --------
+    >>> from sklearn_ofa.spaces import get_space
+    >>> gene = get_space("ofa_mbv3_w1.2").genes[0]
+    >>> gene.label, gene.choices
+    ('ks[0]', (3, 5, 7))
+    """
 
     key: str
     pos: int | None
@@ -38,6 +55,7 @@ class Gene:
 
     @property
     def label(self) -> str:
+        """``key[pos]``, or ``key`` for a scalar gene (as error messages name it)."""
         return self.key if self.pos is None else f"{self.key}[{self.pos}]"
 
 
@@ -47,6 +65,22 @@ class Unit:
 
     ``build(values)`` gets the decoded gene values (None for an inactive slot)
     in the order of ``columns`` and returns a :class:`Block` or None.
+
+    Parameters
+    ----------
+    name : str
+        Name of the place (e.g. ``"first_conv"``, ``"slot3"``).
+    columns : tuple of int
+        The gene columns the block depends on.
+    build : callable
+        ``build(values) -> Block or None``.
+
+    Examples
+    --------
+    >>> from sklearn_ofa.spaces import get_space
+    >>> unit = get_space("ofa_mbv3_w1.2").units[0]
+    >>> unit.name, len(unit.columns) > 0
+    ('first_conv', True)
     """
 
     name: str
@@ -93,6 +127,16 @@ class SearchSpace:
     - ``stage_depth_key``/``stage_depth_pos``/``stage_base_depth``: where each
       stage's depth gene lives and the depth it always has on top of it;
     - ``value_kind``: per key, ``"int"`` or ``"float"``.
+
+    Examples
+    --------
+    >>> from sklearn_ofa.spaces import SearchSpace, get_space
+    >>> space = get_space("ofa_mbv3_w1.2")
+    >>> isinstance(space, SearchSpace), space.n_genes
+    (True, 46)
+    >>> archs = space.sample(2, random_state=0)
+    >>> space.from_codes(space.to_codes(archs)) == archs
+    True
     """
 
     name: str = "space"
@@ -156,6 +200,7 @@ class SearchSpace:
     # ------------------------------------------------------------ properties
     @property
     def image_sizes(self) -> tuple[int, ...]:
+        """The input resolutions of the space (choices of the ``image_size`` gene)."""
         return self.genes[self.key_columns["image_size"][0]].choices
 
     def __repr__(self) -> str:
@@ -180,14 +225,26 @@ class SearchSpace:
 
     def structure_config(self) -> dict:
         """The constructor arguments that fix the blocks built from gene values: everything
-        but the choice lists (:attr:`choice_params`) and the name."""
+        but the choice lists (:attr:`choice_params`) and the name.
+
+        Returns
+        -------
+        dict
+            Constructor argument to value.
+        """
         return {
             k: v for k, v in self.get_config().items() if k not in self.choice_params + ("name",)
         }
 
     def describe(self) -> str:
         """The space's name plus what sets it apart from the registered space of that name
-        (e.g. ``'digits_mbv3' (image_sizes=[16, 32])``), for error messages."""
+        (e.g. ``'digits_mbv3' (image_sizes=[16, 32])``), for error messages.
+
+        Returns
+        -------
+        str
+            The description.
+        """
         from . import _REGISTRY  # lazy: the registry imports this module
 
         diff = dict(self.get_config())
@@ -205,6 +262,16 @@ class SearchSpace:
     def translator_from(self, source: "SearchSpace") -> CodeTranslator:
         """The cached exact translator of ``source``'s codes into this space's codes.
 
+        Parameters
+        ----------
+        source : SearchSpace
+            The space to translate from.
+
+        Returns
+        -------
+        CodeTranslator
+            Cached per source space.
+
         Raises
         ------
         SpaceMismatchError
@@ -221,6 +288,18 @@ class SearchSpace:
 
         Raises :class:`~sklearn_ofa.exceptions.SpaceMismatchError`, naming both
         spaces, when the spaces are incompatible or a value has no code here.
+
+        Parameters
+        ----------
+        codes : array-like of int
+            Codes of ``source``.
+        source : SearchSpace
+            The space that made ``codes``.
+
+        Returns
+        -------
+        Codes
+            The same archs as codes of this space.
 
         Examples
         --------
@@ -251,6 +330,18 @@ class SearchSpace:
     # ------------------------------------------------------------ validation
     def validate(self, arch: Any, *, where: str = "arch") -> dict:
         """Check one arch dict and return a canonical copy (plain Python values).
+
+        Parameters
+        ----------
+        arch : dict
+            The arch.
+        where : str, default="arch"
+            How error messages name it (e.g. ``"archs[3]"``).
+
+        Returns
+        -------
+        dict
+            The canonical copy.
 
         Raises
         ------
@@ -337,6 +428,16 @@ class SearchSpace:
         column per arch key. Validation is vectorised; on the first bad arch the
         error names its row, field, position, value and allowed values.
 
+        Parameters
+        ----------
+        archs : list of dict, dict or DataFrame
+            The archs.
+
+        Returns
+        -------
+        Codes
+            Tagged with this space.
+
         Examples
         --------
         >>> from sklearn_ofa.spaces import get_space
@@ -377,6 +478,16 @@ class SearchSpace:
 
         Every estimator over archs accepts these forms through this method, so a
         search can skip the dict conversion.
+
+        Parameters
+        ----------
+        X : Codes, int array, list of arch dicts, dict or DataFrame
+            The archs.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``int16`` codes of shape ``(n_archs, n_genes)`` of this space.
 
         Examples
         --------
@@ -467,7 +578,26 @@ class SearchSpace:
             ) from None
 
     def active_mask(self, codes: np.ndarray) -> np.ndarray:
-        """Boolean ``(n_archs, n_slots)``: which block slots the depths switch on."""
+        """Which block slots the depths switch on.
+
+        Parameters
+        ----------
+        codes : ndarray of int, shape (n_archs, n_genes)
+            Masked or full codes; only the depth genes are read (not checked).
+
+        Returns
+        -------
+        ndarray of bool, shape (n_archs, n_slots)
+            True where the block slot is switched on.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> int(space.active_mask(np.zeros((1, space.n_genes), dtype=np.int16)).sum())
+        10
+        """
         codes = np.asarray(codes)
         depth_codes = codes[:, self.stage_depth_cols].astype(np.intp)
         depth = self._depth_values[np.arange(len(self.stage_depth_cols))[None, :], depth_codes]
@@ -477,8 +607,20 @@ class SearchSpace:
     def mask_codes(self, codes: Any) -> np.ndarray:
         """A copy of in-range ``codes`` with ``-1`` in every block slot the depths switch off.
 
-        Full codes (every gene >= 0, as random draws give) become valid codes of
-        this space; the search operators use this.
+        Full codes (every gene >= 0, as ``sample_codes(..., masked=False)`` and
+        the full-code operators give) become valid codes of this space. For
+        trusted int16 input in a hot loop, :meth:`mask_inactive` does the same
+        in place without the checks.
+
+        Parameters
+        ----------
+        codes : array-like of int, shape (n_archs, n_genes)
+            Codes in ``-1..n_choices - 1``; ``-1`` outside block slots becomes 0.
+
+        Returns
+        -------
+        Codes
+            The int16 code matrix of this space.
 
         Examples
         --------
@@ -493,22 +635,60 @@ class SearchSpace:
         self._check_matrix(arr)
         out = np.array(arr, dtype=CODE_DTYPE)
         out[:, self._non_slot_columns] = np.maximum(out[:, self._non_slot_columns], 0)
-        self._mask_inactive(out)
+        self.mask_inactive(out)
         return Codes(out, self)
 
-    def _mask_inactive(self, codes: np.ndarray) -> None:
+    def mask_inactive(self, codes: np.ndarray) -> np.ndarray:
+        """Set ``-1`` in place in every block slot the depths switch off; trusted input.
+
+        The unchecked, in-place form of :meth:`mask_codes` for hot loops (the
+        search calls it on every batch of candidates). Nothing is validated:
+        pass an int16 matrix of shape ``(n_archs, n_genes)`` whose depth genes
+        are valid codes (e.g. full codes from the operators of this space).
+
+        Parameters
+        ----------
+        codes : ndarray of int16, shape (n_archs, n_genes)
+            Modified in place.
+
+        Returns
+        -------
+        ndarray
+            ``codes`` itself.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> full = space.sample_codes(3, random_state=0, masked=False)
+        >>> bool((space.mask_inactive(full.copy()) == space.mask_codes(full)).all())
+        True
+        """
         if len(codes) > _CHUNK:  # row blocks: the masks are (rows x slots) temporaries
             for start in range(0, len(codes), _CHUNK):
-                self._mask_inactive(codes[start:start + _CHUNK])
-            return
+                self.mask_inactive(codes[start:start + _CHUNK])
+            return codes
         inactive = np.zeros((len(codes), self.n_slots + 1), dtype=bool)  # last: not a slot
         inactive[:, :-1] = ~self.active_mask(codes)
         np.putmask(codes, inactive[:, self._column_slot], -1)
+        return codes
+
+    _mask_inactive = mask_inactive  # old private name (to_codes, check_codes call it)
 
     def check_codes(self, codes: Any) -> np.ndarray:
         """Validate a code matrix (shape, range, inactive marks) and return it as int16.
 
         :class:`Codes` of another space are translated (see :meth:`as_codes`).
+
+        Parameters
+        ----------
+        codes : array-like of int
+            Shape ``(n_archs, n_genes)``; ``-1`` marks a switched-off slot.
+
+        Returns
+        -------
+        numpy.ndarray
+            The codes as ``int16``.
 
         Raises
         ------
@@ -582,6 +762,16 @@ class SearchSpace:
         Inactive block slots get the first choice of their gene (OFA archs carry
         a value there that the network ignores).
 
+        Parameters
+        ----------
+        codes : Codes or array-like of int
+            Shape ``(n_archs, n_genes)`` (checked, translated if of another space).
+
+        Returns
+        -------
+        list of dict
+            One arch dict per row.
+
         Examples
         --------
         >>> from sklearn_ofa.spaces import get_space
@@ -612,26 +802,67 @@ class SearchSpace:
             out.append(arch)
         return out
 
-    # -------------------------------------------------------------- sampling
-    def _full_random(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    # ------------------------------------------------------------- operators
+    # Sampling, mutation and crossover, one set for users and the search. The
+    # *full-code* operators work on codes with a value in every gene, also in
+    # switched-off slots (a hidden value, as an arch dict keeps one), so that a
+    # depth mutation that switches a slot back on restores it; they check
+    # nothing (trusted input, hot loops) and :meth:`mask_inactive` masks them.
+    # The ``*_codes`` methods check their input, fill, apply the operator, mask.
+    def sample_codes(self, n: int, random_state: Any = None, *, masked: bool = True) -> np.ndarray:
+        """Sample ``n`` archs uniformly per gene (as OFA does) and return their codes.
+
+        Parameters
+        ----------
+        n : int
+            Number of archs.
+        random_state : int, numpy Generator or None, default=None
+            A Generator is used (and advanced) as it is.
+        masked : bool, default=True
+            False returns *full* codes instead: a plain int16 array with a
+            value in every gene, also in switched-off block slots (the input
+            of :meth:`mutate_full_codes` and :meth:`crossover_full_codes`).
+
+        Returns
+        -------
+        Codes or ndarray of int16, shape (n, n_genes)
+            Codes of this space, or plain full codes with ``masked=False``.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> codes = space.sample_codes(4, random_state=0)
+        >>> full = space.sample_codes(4, random_state=0, masked=False)
+        >>> bool((full >= 0).all()), bool((space.mask_codes(full) == codes).all())
+        (True, True)
+        """
+        n = check_int("n", n, low=0)
+        if not isinstance(masked, (bool, np.bool_)):
+            raise TypeError(f"masked must be True or False, got {masked!r}")
+        rng = np.random.default_rng(random_state)
         # drawn in row blocks (same stream as one draw) to keep float64 temporaries small
         out = np.empty((n, self.n_genes), dtype=CODE_DTYPE)
         for start in range(0, n, _CHUNK):
             block = rng.random((min(_CHUNK, n - start), self.n_genes))
             block *= self.n_choices[None, :]
             out[start:start + len(block)] = block
-        return out
-
-    def sample_codes(self, n: int, random_state: Any = None) -> np.ndarray:
-        """Sample ``n`` archs uniformly per gene (as OFA does) and return codes."""
-        n = check_int("n", n, low=0)
-        rng = np.random.default_rng(random_state)
-        codes = self._full_random(n, rng)
-        self._mask_inactive(codes)
-        return Codes(codes, self)
+        return Codes(self.mask_inactive(out), self) if masked else out
 
     def sample(self, n: int, random_state: Any = None) -> list[dict]:
-        """Sample ``n`` arch dicts.
+        """Sample ``n`` arch dicts (see :meth:`sample_codes`).
+
+        Parameters
+        ----------
+        n : int
+            Number of archs.
+        random_state : int, numpy Generator or None, default=None
+            Seed or Generator.
+
+        Returns
+        -------
+        list of dict
+            One arch dict per sample.
 
         Examples
         --------
@@ -642,10 +873,106 @@ class SearchSpace:
         """
         return self.from_codes(self.sample_codes(n, random_state))
 
-    def _fill_inactive(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        codes = np.array(codes, dtype=CODE_DTYPE)
-        rand = self._full_random(len(codes), rng)
-        return np.where(codes < 0, rand, codes).astype(CODE_DTYPE)
+    def fill_inactive(self, codes: Any, random_state: Any = None) -> np.ndarray:
+        """Full codes of checked ``codes``: a random value in every switched-off slot.
+
+        Parameters
+        ----------
+        codes : array-like of int, shape (n_archs, n_genes)
+            Codes of this space (checked with :meth:`check_codes`).
+        random_state : int, numpy Generator or None, default=None
+            Seed or Generator for the hidden values.
+
+        Returns
+        -------
+        ndarray of int16, shape (n_archs, n_genes)
+            Full codes: ``codes`` where active, random values elsewhere.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> codes = space.sample_codes(3, random_state=0)
+        >>> full = space.fill_inactive(codes, random_state=1)
+        >>> bool((full >= 0).all()), bool((space.mask_codes(full) == codes).all())
+        (True, True)
+        """
+        rng = np.random.default_rng(random_state)
+        codes = self.check_codes(codes)
+        hidden = self.sample_codes(len(codes), rng, masked=False)
+        return np.where(codes < 0, hidden, codes).astype(CODE_DTYPE, copy=False)
+
+    def mutate_full_codes(
+        self, full: np.ndarray, mutate_prob: Any, random_state: Any = None
+    ) -> np.ndarray:
+        """Mutated copy of full codes: each gene redrawn uniformly with its probability.
+
+        Trusted input, nothing is checked (the search calls this on every batch).
+
+        Parameters
+        ----------
+        full : ndarray of int16, shape (n_archs, n_genes)
+            Full codes (every gene >= 0), e.g. from ``sample_codes(masked=False)``.
+        mutate_prob : float or ndarray of shape (n_genes,)
+            Probability that each gene is redrawn; one per gene lets genes such
+            as the image size mutate at their own rate.
+        random_state : int, numpy Generator or None, default=None
+            A Generator is used (and advanced) as it is.
+
+        Returns
+        -------
+        ndarray of int16, shape (n_archs, n_genes)
+            Full codes; :meth:`mask_inactive` masks them.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> full = space.sample_codes(5, random_state=0, masked=False)
+        >>> prob = np.zeros(space.n_genes)
+        >>> prob[-1] = 1.0  # redraw only the last gene
+        >>> child = space.mutate_full_codes(full, prob, random_state=1)
+        >>> bool((child[:, :-1] == full[:, :-1]).all())
+        True
+        """
+        rng = np.random.default_rng(random_state)
+        child = np.array(full, dtype=CODE_DTYPE)
+        rows, cols = np.nonzero(rng.random(child.shape) < mutate_prob)
+        child[rows, cols] = (rng.random(len(rows)) * self.n_choices[cols]).astype(CODE_DTYPE)
+        return child
+
+    def crossover_full_codes(
+        self, full_a: np.ndarray, full_b: np.ndarray, random_state: Any = None
+    ) -> np.ndarray:
+        """Uniform crossover of full codes: each gene from either parent row, equally likely.
+
+        Trusted input, nothing is checked (the search calls this on every batch).
+
+        Parameters
+        ----------
+        full_a, full_b : ndarray of int16, shape (n_archs, n_genes)
+            Full codes of the parents, row ``i`` of each crossed with the other.
+        random_state : int, numpy Generator or None, default=None
+            A Generator is used (and advanced) as it is.
+
+        Returns
+        -------
+        ndarray of int16, shape (n_archs, n_genes)
+            The children's full codes (mask them with :meth:`mask_inactive`).
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> a = space.sample_codes(5, random_state=0, masked=False)
+        >>> child = space.crossover_full_codes(a, a[::-1], random_state=1)
+        >>> bool(((child == a) | (child == a[::-1])).all())
+        True
+        """
+        rng = np.random.default_rng(random_state)
+        take_b = rng.integers(0, 2, size=np.shape(full_a), dtype=np.uint8) == 1
+        return np.where(take_b, full_b, full_a)
 
     def mutate_codes(
         self, codes: Any, mutate_prob: float = 0.1, random_state: Any = None
@@ -653,32 +980,114 @@ class SearchSpace:
         """Resample each gene with probability ``mutate_prob`` (vectorised over rows).
 
         Block slots that a mutated depth switches on get random values.
+
+        Parameters
+        ----------
+        codes : array-like of int, shape (n_archs, n_genes)
+            Codes of this space (checked).
+        mutate_prob : float, default=0.1
+            Probability that each gene is redrawn, in [0, 1].
+        random_state : int, numpy Generator or None, default=None
+            Seed or Generator.
+
+        Returns
+        -------
+        Codes
+            The mutated codes of this space, row by row.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> codes = space.sample_codes(4, random_state=0)
+        >>> bool((space.mutate_codes(codes, mutate_prob=0.0, random_state=1) == codes).all())
+        True
         """
         mutate_prob = check_real("mutate_prob", mutate_prob, low=0, high=1)
         rng = np.random.default_rng(random_state)
-        full = self._fill_inactive(self.check_codes(codes), rng)
-        flip = rng.random(full.shape) < mutate_prob
-        full = np.where(flip, self._full_random(len(full), rng), full).astype(CODE_DTYPE)
-        self._mask_inactive(full)
-        return Codes(full, self)
+        full = self.fill_inactive(codes, rng)
+        return Codes(self.mask_inactive(self.mutate_full_codes(full, mutate_prob, rng)), self)
 
     def crossover_codes(self, codes_a: Any, codes_b: Any, random_state: Any = None) -> np.ndarray:
-        """Uniform crossover: each gene from either parent with equal probability."""
+        """Uniform crossover: each gene from either parent with equal probability.
+
+        Parameters
+        ----------
+        codes_a, codes_b : array-like of int, shape (n_archs, n_genes)
+            Codes of this space (checked), row ``i`` of each crossed with the other.
+        random_state : int, numpy Generator or None, default=None
+            Seed or Generator.
+
+        Returns
+        -------
+        Codes
+            The children's codes of this space.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> a = space.sample_codes(4, random_state=0)
+        >>> bool((space.crossover_codes(a, a, random_state=1) == a).all())
+        True
+        """
         rng = np.random.default_rng(random_state)
-        a = self._fill_inactive(self.check_codes(codes_a), rng)
-        b = self._fill_inactive(self.check_codes(codes_b), rng)
+        a = self.fill_inactive(codes_a, rng)
+        b = self.fill_inactive(codes_b, rng)
         if a.shape != b.shape:
             raise ArchValueError(f"parents must have the same shape, got {a.shape} and {b.shape}")
-        child = np.where(rng.random(a.shape) < 0.5, a, b).astype(CODE_DTYPE)
-        self._mask_inactive(child)
-        return Codes(child, self)
+        return Codes(self.mask_inactive(self.crossover_full_codes(a, b, rng)), self)
 
     def mutate(self, archs: Any, mutate_prob: float = 0.1, random_state: Any = None) -> list[dict]:
-        """Mutate arch dicts (see :meth:`mutate_codes`)."""
+        """Mutate arch dicts (see :meth:`mutate_codes`).
+
+        Parameters
+        ----------
+        archs : list of dict
+            Archs of this space.
+        mutate_prob : float, default=0.1
+            Probability that each gene is redrawn.
+        random_state : int, numpy Generator or None, default=None
+            Seed or Generator.
+
+        Returns
+        -------
+        list of dict
+            The mutated archs.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_resnet50")
+        >>> archs = space.sample(2, random_state=0)
+        >>> space.mutate(archs, mutate_prob=0.0, random_state=1) == archs
+        True
+        """
         return self.from_codes(self.mutate_codes(self.to_codes(archs), mutate_prob, random_state))
 
     def crossover(self, archs_a: Any, archs_b: Any, random_state: Any = None) -> list[dict]:
-        """Cross over two equally long lists of arch dicts (see :meth:`crossover_codes`)."""
+        """Cross over two equally long lists of arch dicts (see :meth:`crossover_codes`).
+
+        Parameters
+        ----------
+        archs_a, archs_b : list of dict
+            Parents, element ``i`` of each crossed with the other.
+        random_state : int, numpy Generator or None, default=None
+            Seed or Generator.
+
+        Returns
+        -------
+        list of dict
+            The children.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_resnet50")
+        >>> archs = space.sample(2, random_state=0)
+        >>> space.crossover(archs, archs, random_state=1) == archs
+        True
+        """
         return self.from_codes(
             self.crossover_codes(self.to_codes(archs_a), self.to_codes(archs_b), random_state)
         )
@@ -697,6 +1106,16 @@ class SearchSpace:
     def blocks(self, arch: Any) -> list[Block]:
         """The blocks of the static subnet ``arch``, in forward order.
 
+        Parameters
+        ----------
+        arch : dict
+            An arch of this space (validated).
+
+        Returns
+        -------
+        list of Block
+            One per layer of the subnet.
+
         Examples
         --------
         >>> from sklearn_ofa.spaces import get_space
@@ -709,7 +1128,18 @@ class SearchSpace:
         return self.blocks_from_codes(row)
 
     def blocks_from_codes(self, row: np.ndarray) -> list[Block]:
-        """The block walk for one code row."""
+        """The block walk for one code row.
+
+        Parameters
+        ----------
+        row : numpy.ndarray
+            One row of a checked code matrix.
+
+        Returns
+        -------
+        list of Block
+            As :meth:`blocks` of the decoded arch.
+        """
         out = []
         for unit in self.units:
             blk = unit.build(self._decode_row(row, unit.columns))
@@ -718,7 +1148,13 @@ class SearchSpace:
         return out
 
     def unit_radices(self) -> list[np.ndarray]:
-        """Per unit: the mixed-radix strides of its columns (each code shifted by +1)."""
+        """Per unit: the mixed-radix strides of its columns (each code shifted by +1).
+
+        Returns
+        -------
+        list of numpy.ndarray
+            One array of strides per unit.
+        """
         out = []
         for unit in self.units:
             sizes = [int(self.n_choices[c]) + 1 for c in unit.columns]
@@ -729,13 +1165,26 @@ class SearchSpace:
         return out
 
     def unit_sizes(self) -> np.ndarray:
+        """Size of each unit's table: the product of ``n_choices + 1`` over its columns.
+
+        Returns
+        -------
+        numpy.ndarray
+            One size per unit.
+        """
         return np.array(
             [int(np.prod([int(self.n_choices[c]) + 1 for c in u.columns])) for u in self.units],
             dtype=np.intp,
         )
 
     def unit_offsets(self) -> np.ndarray:
-        """Start of each unit's table inside one flat table."""
+        """Start of each unit's table inside one flat table.
+
+        Returns
+        -------
+        numpy.ndarray
+            One offset per unit.
+        """
         sizes = self.unit_sizes()
         return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
 
@@ -763,6 +1212,16 @@ class SearchSpace:
         The flat index of unit ``u`` is ``offset[u] + sum_c (code[c] + 1) * stride[c, u]``,
         computed for the whole batch as one matrix product (exact: every partial
         sum is an integer below the table size).
+
+        Parameters
+        ----------
+        codes : numpy.ndarray
+            A checked code matrix of this space.
+
+        Returns
+        -------
+        numpy.ndarray
+            Integer indices of shape ``(n_archs, n_units)``.
         """
         weights, offsets = self._unit_layout()
         c1 = np.asarray(codes).astype(weights.dtype)
@@ -778,6 +1237,17 @@ class SearchSpace:
         values, block)``, ``values`` being the decoded gene values of the
         unit's columns. Entries not listed here cannot occur in a valid code
         matrix.
+
+        Parameters
+        ----------
+        with_values : bool, default=False
+            Also yield the decoded gene values of each entry.
+
+        Yields
+        ------
+        tuple
+            ``(flat_index, unit_index, block)`` or, with values,
+            ``(flat_index, unit_index, values, block)``; ``block`` may be None.
         """
         slot_cols = set(self.slot_columns.ravel().tolist())
         offsets = self.unit_offsets()
@@ -802,15 +1272,45 @@ class SearchSpace:
                     yield flat, u, unit.build(values)
 
     def unit_table_size(self) -> int:
+        """Size of the flat per-unit table (the sum of :meth:`unit_sizes`).
+
+        Returns
+        -------
+        int
+            The number of entries.
+        """
         return int(self.unit_sizes().sum())
 
     # -------------------------------------------------------------- net.config
     def net_config(self, arch: Any) -> dict:
-        """OFA's ``net.config`` dict of the static subnet ``arch``."""
+        """OFA's ``net.config`` dict of the static subnet ``arch``.
+
+        Parameters
+        ----------
+        arch : dict
+            An arch of this space.
+
+        Returns
+        -------
+        dict
+            The ``net.config``.
+        """
         raise NotImplementedError
 
     def from_net_config(self, config: dict, image_size: int) -> dict:
         """Parse an OFA ``net.config`` (and input size) back into an arch of this space.
+
+        Parameters
+        ----------
+        config : dict
+            An OFA ``net.config``.
+        image_size : int
+            Input resolution of the subnet.
+
+        Returns
+        -------
+        dict
+            The arch.
 
         Raises
         ------
@@ -820,7 +1320,20 @@ class SearchSpace:
         raise NotImplementedError
 
     def build(self, arch: Any, **kwargs):
-        """Build the static PyTorch subnet of ``arch`` (see :func:`sklearn_ofa.nets.build_net`)."""
+        """Build the static PyTorch subnet of ``arch`` (see :func:`sklearn_ofa.nets.build_net`).
+
+        Parameters
+        ----------
+        arch : dict
+            An arch of this space.
+        **kwargs : dict
+            Passed on to :meth:`net_config`.
+
+        Returns
+        -------
+        torch.nn.Module
+            The subnet, in eval mode.
+        """
         from ..nets import build_net
 
         return build_net(self.net_config(arch), **kwargs)

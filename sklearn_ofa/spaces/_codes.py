@@ -23,6 +23,13 @@ class Codes(np.ndarray):
     space with fewer image sizes) and refused otherwise, naming both spaces.
     Row selections keep the tag; arithmetic gives a plain ``ndarray``.
 
+    Parameters
+    ----------
+    array : array-like of int
+        The code matrix (viewed, not copied, when it is an ndarray).
+    space : SearchSpace
+        The space whose codes these are (the attribute ``space``).
+
     Examples
     --------
     >>> from sklearn_ofa.spaces import get_space
@@ -68,6 +75,25 @@ class CodeTranslator:
     same blocks from the same values; their choice lists may differ (e.g. other
     image sizes or kernel sizes). A value of ``src`` that ``dst`` lacks is
     refused when met, naming the gene, the value and both spaces.
+
+    Parameters
+    ----------
+    src, dst : SearchSpace
+        The spaces to translate from and to.
+
+    Raises
+    ------
+    SpaceMismatchError
+        The spaces have other genes or build other networks.
+
+    Examples
+    --------
+    >>> from sklearn_ofa.spaces import CodeTranslator, MobileNetSpace, get_space
+    >>> src = get_space("ofa_mbv3_w1.2")
+    >>> dst = MobileNetSpace("mbv3", width_mult=1.2, image_sizes=[160, 224], name="two_sizes")
+    >>> codes = src.to_codes([{"ks": [3] * 20, "e": [6] * 20, "d": [4] * 5, "image_size": 224}])
+    >>> int(CodeTranslator(src, dst)(codes)[0, -1])  # 224 is choice 1 of dst
+    1
     """
 
     def __init__(self, src: "SearchSpace", dst: "SearchSpace"):
@@ -93,7 +119,20 @@ class CodeTranslator:
 
     def check(self, allowed_codes: dict[int, np.ndarray], role: str = "codes") -> None:
         """Raise when a value ``src`` may produce (per column: ``allowed_codes``) is unknown
-        to ``dst``."""
+        to ``dst``.
+
+        Parameters
+        ----------
+        allowed_codes : dict of int to ndarray
+            Column index to the codes it may hold (all codes of the gene when absent).
+        role : str, default="codes"
+            What the codes are, for the error message.
+
+        Raises
+        ------
+        SpaceMismatchError
+            A code maps to a value ``dst`` lacks.
+        """
         for j in range(self.src.n_genes):
             codes = allowed_codes.get(j, np.arange(self.src.n_choices[j]))
             bad = self.table[self.offsets[j] + 1 + codes] == -2
