@@ -10,11 +10,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import sklearn_ofa  # noqa: E402
+import sklearn_ofa._versioning  # noqa: E402
 
 project = "sklearn-ofa"
 author = "sklearn-ofa developers"
 copyright = "2026, sklearn-ofa developers"
 release = version = sklearn_ofa.__version__
+# Estimators' HTML reprs link to DOCS_URL + "generated/<name>.html" (sklearn_ofa._versioning).
+html_baseurl = sklearn_ofa._versioning.DOCS_URL
 
 extensions = [
     "sphinx.ext.autodoc",

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install sklearn-ofa with its test and docs extras into .venv, run the whole test suite,
+# Install sklearn-ofa with its test and docs extras into .venv, run the whole test suite
+# (tests/ plus the package's doctests, numpydoc validation in tests/test_docstrings.py),
 # then build the documentation with warnings as errors (this also runs the examples gallery).
 set -euo pipefail
 cd "$(dirname "$0")/.."

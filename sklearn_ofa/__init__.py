@@ -28,6 +28,7 @@ _LAZY = {
     "build_net": "sklearn_ofa.nets",
     "ElasticMobileNetV3": "sklearn_ofa.nets",
     "load_digits_subnets": "sklearn_ofa.datasets",
+    "show_versions": "sklearn_ofa._show_versions",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

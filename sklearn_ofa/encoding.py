@@ -29,7 +29,26 @@ __all__ = ["ArchEncoder", "feature_gene_columns"]
 
 
 def feature_gene_columns(space: SearchSpace) -> np.ndarray:
-    """Code-matrix columns in the order their one-hot groups appear in the features."""
+    """Code-matrix columns in the order their one-hot groups appear in the features.
+
+    Parameters
+    ----------
+    space : SearchSpace
+        The space.
+
+    Returns
+    -------
+    numpy.ndarray
+        Column indices of the code matrix, one per one-hot group.
+
+    Examples
+    --------
+    >>> from sklearn_ofa.encoding import feature_gene_columns
+    >>> from sklearn_ofa.spaces import get_space
+    >>> space = get_space("ofa_mbv3_w1.2")
+    >>> space.genes[feature_gene_columns(space)[0]].label
+    'image_size'
+    """
     cols = [space.key_columns["image_size"]]
     if "w" in space.arch_keys:  # ResNet: input-stem depth, widths, expand ratios
         cols += [space.key_columns["d"][:1], space.key_columns["w"], space.key_columns["e"]]
@@ -210,6 +229,16 @@ class ArchEncoder(VersionStampMixin, TransformerMixin, BaseEstimator):
         ``codes`` must come from the space (``to_codes``, ``as_codes``,
         ``sample_codes``, ``mutate_codes``...); use :meth:`transform` for
         untrusted input.
+
+        Parameters
+        ----------
+        codes : numpy.ndarray
+            A code matrix of the space.
+
+        Returns
+        -------
+        ndarray of shape (n_archs, n_features_out)
+            The one-hot features, as :meth:`transform` gives them.
         """
         check_is_fitted(self, "space_")
         codes = np.asarray(codes)
@@ -243,12 +272,33 @@ class ArchEncoder(VersionStampMixin, TransformerMixin, BaseEstimator):
         Depths are recovered from the number of active block slots per stage;
         inactive slots get the first choice of their gene (see
         :meth:`SearchSpace.from_codes`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_archs, n_features_out)
+            One-hot features, as :meth:`transform` makes them.
+
+        Returns
+        -------
+        list of dict
+            One arch per row.
         """
         check_is_fitted(self, "space_")
         return self.space_.from_codes(self.inverse_transform_codes(X))
 
     def inverse_transform_codes(self, X: Any) -> np.ndarray:
-        """Decode one-hot features to a code matrix."""
+        """Decode one-hot features to a code matrix.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_archs, n_features_out)
+            One-hot features, as :meth:`transform` makes them.
+
+        Returns
+        -------
+        numpy.ndarray
+            The code matrix of the space.
+        """
         check_is_fitted(self, "space_")
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.n_features_out_:
@@ -288,7 +338,18 @@ class ArchEncoder(VersionStampMixin, TransformerMixin, BaseEstimator):
             self._plan = _chunk_plan(self.gene_columns_, self.space_.n_choices[self.gene_columns_])
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Readable feature names, e.g. ``image_size_224`` or ``stage2_block1_ks_5``."""
+        """Readable feature names, e.g. ``image_size_224`` or ``stage2_block1_ks_5``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the input is arch dicts, not named columns).
+
+        Returns
+        -------
+        ndarray of str
+            One name per output feature.
+        """
         check_is_fitted(self, "space_")
         names = [n for c in self.gene_columns_ for n in _gene_feature_names(self.space_, int(c))]
         return np.asarray(names, dtype=object)

@@ -34,10 +34,12 @@ class NetConfigError(ValueError):
 class MissingBlockError(ValueError):
     """A latency table was asked for blocks it has not profiled.
 
-    Attributes
+    Parameters
     ----------
-    missing_keys : list of str
-        The block keys that were looked up and not found.
+    message : str
+        The error message.
+    missing_keys : list of str, optional
+        The block keys that were looked up and not found (kept as an attribute).
     """
 
     def __init__(self, message: str, missing_keys: list[str] | None = None):
@@ -48,10 +50,12 @@ class MissingBlockError(ValueError):
 class DatasetFormatError(ValueError):
     """A file of an accuracy dataset is corrupt, malformed or contradicts another one.
 
-    Attributes
+    Parameters
     ----------
-    path : str or None
-        The offending file.
+    message : str
+        The error message.
+    path : str or path-like, optional
+        The offending file (kept as the ``str`` attribute ``path``, or None).
     """
 
     def __init__(self, message: str, path: object = None):
@@ -66,11 +70,16 @@ class EvaluatorError(ValueError):
 class InconsistentVersionWarning(UserWarning):
     """An estimator is unpickled with another ``sklearn_ofa`` version than the one that saved it.
 
-    Attributes
+    The three parameters are kept as attributes of the same names.
+
+    Parameters
     ----------
     estimator_name : str
+        Class name of the unpickled estimator.
     original_version : str
+        Version that saved it (``"pre-0.1.0"`` for an unstamped file).
     current_version : str
+        Version loading it.
     """
 
     def __init__(self, *, estimator_name: str, original_version: str, current_version: str):

@@ -24,6 +24,18 @@ class AccuracyPipeline(Pipeline):
     Everything else (parameters, ``fit``, cloning, grid search, persistence)
     is the ``Pipeline``'s.
 
+    Parameters
+    ----------
+    steps : list of (str, estimator) tuples
+        As for :class:`~sklearn.pipeline.Pipeline` (usually an
+        :class:`~sklearn_ofa.ArchEncoder` then an :class:`~sklearn_ofa.AccuracyPredictor`).
+    transform_input : list of str, optional
+        As for :class:`~sklearn.pipeline.Pipeline`.
+    memory : str or object with the joblib.Memory interface, optional
+        As for :class:`~sklearn.pipeline.Pipeline`.
+    verbose : bool, default=False
+        As for :class:`~sklearn.pipeline.Pipeline`.
+
     Attributes
     ----------
     predict_chunk_size : int
@@ -44,6 +56,7 @@ class AccuracyPipeline(Pipeline):
         Parameters
         ----------
         X : list of dict, dict, DataFrame or code matrix
+            Archs of the encoder's space.
         **params
             Passed to :meth:`Pipeline.predict`.
 

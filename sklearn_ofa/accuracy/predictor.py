@@ -84,6 +84,14 @@ class AccuracyMLP(nn.Module):
         Number of hidden layers.
     base_acc : float
         Constant added to the output (a non-trainable buffer).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.accuracy.predictor import AccuracyMLP
+    >>> mlp = AccuracyMLP(input_dim=8, hidden_size=16, n_layers=2, base_acc=0.5)
+    >>> mlp(torch.zeros(3, 8)).shape
+    torch.Size([3, 1])
     """
 
     def __init__(self, input_dim: int, hidden_size: int = 400, n_layers: int = 3,

@@ -58,7 +58,18 @@ _REGISTRY = {
 
 
 def list_spaces() -> list[str]:
-    """Names accepted by :func:`get_space`."""
+    """Names accepted by :func:`get_space`.
+
+    Returns
+    -------
+    list of str
+        The registered space names, sorted.
+
+    Examples
+    --------
+    >>> "ofa_mbv3_w1.2" in list_spaces()
+    True
+    """
     return sorted(_REGISTRY)
 
 
@@ -71,6 +82,11 @@ def get_space(space: Any, **overrides: Any) -> SearchSpace:
         One of :func:`list_spaces`, or a space object (returned as is).
     **overrides
         Constructor arguments that change the defaults, e.g. ``image_sizes``.
+
+    Returns
+    -------
+    SearchSpace
+        The space (a new one when ``overrides`` are given).
 
     Examples
     --------

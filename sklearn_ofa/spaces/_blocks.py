@@ -28,6 +28,20 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
     This is the channel rounding used throughout OFA's networks.
 
+    Parameters
+    ----------
+    v : float
+        The width to round.
+    divisor : int, default=8
+        The result is a multiple of it.
+    min_value : int, optional
+        Smallest result (``divisor`` by default).
+
+    Returns
+    -------
+    int
+        The rounded width.
+
     Examples
     --------
     >>> make_divisible(16 * 1.2)
@@ -107,10 +121,12 @@ class Block:
 
     @property
     def in_channels(self) -> int:
+        """Channels of the input (the last entry of ``in_shape``)."""
         return int(self.in_shape[-1])
 
     @property
     def out_channels(self) -> int:
+        """Channels of the output (the last entry of ``out_shape``)."""
         return int(self.out_shape[-1])
 
     @property
@@ -146,5 +162,11 @@ class Block:
         return "-".join(parts)
 
     def to_dict(self) -> dict:
-        """A plain-dict copy (JSON-friendly)."""
+        """A plain-dict copy (JSON-friendly).
+
+        Returns
+        -------
+        dict
+            Every field of the block.
+        """
         return asdict(self)

@@ -67,6 +67,7 @@ class MobileNetSpace(SearchSpace):
     stride_stages, act_stages, se_stages : sequence, optional
         Per stage (first block included for mbv3), as OFA defines them.
     n_classes : int
+        Classifier outputs.
     dropout_rate : float
         Of the classifier (only recorded in ``net_config``).
     name : str, optional
@@ -361,6 +362,16 @@ class MobileNetSpace(SearchSpace):
     def net_config(self, arch: Any) -> dict:
         """OFA's ``net.config`` of the static subnet (as ``get_active_net_config`` writes it).
 
+        Parameters
+        ----------
+        arch : dict
+            An arch of this space (validated).
+
+        Returns
+        -------
+        dict
+            The ``net.config``, loadable by :func:`~sklearn_ofa.nets.build_net`.
+
         Examples
         --------
         >>> from sklearn_ofa.spaces import get_space
@@ -413,6 +424,23 @@ class MobileNetSpace(SearchSpace):
 
     def from_net_config(self, config: dict, image_size: int) -> dict:
         """Parse an OFA ``net.config`` (either OFA layout) back into an arch of this space.
+
+        Parameters
+        ----------
+        config : dict
+            An OFA ``net.config``.
+        image_size : int
+            Input resolution of the subnet (``net.config`` does not record it).
+
+        Returns
+        -------
+        dict
+            The arch, validated.
+
+        Raises
+        ------
+        NetConfigError
+            ``config`` is malformed or not a subnet of this space.
 
         Examples
         --------

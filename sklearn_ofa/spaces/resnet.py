@@ -37,12 +37,19 @@ class ResNetSpace(SearchSpace):
     depth_list : sequence of int
         Extra blocks per stage on top of ``base_depth_list``.
     expand_ratio_list : sequence of float
+        Bottleneck expand-ratio choices of every block.
     width_mult_list : sequence of float
+        Width-multiplier choices of the stem and of every block's middle width.
     image_sizes : sequence of int
+        Input resolutions.
     base_depth_list : sequence of int
+        Blocks per stage at depth choice 0.
     stage_width_list : sequence of int
+        Output channels of each stage.
     n_classes : int
+        Classifier outputs.
     name : str, optional
+        Registry name (``"ofa_resnet50"``-style; derived by default).
 
     Examples
     --------
@@ -240,6 +247,16 @@ class ResNetSpace(SearchSpace):
     def net_config(self, arch: Any) -> dict:
         """OFA's ``net.config`` of the static subnet (``OFAResNets.get_active_net_config``).
 
+        Parameters
+        ----------
+        arch : dict
+            An arch of this space (validated).
+
+        Returns
+        -------
+        dict
+            The ``net.config``, loadable by :func:`~sklearn_ofa.nets.build_net`.
+
         Examples
         --------
         >>> from sklearn_ofa.spaces import get_space
@@ -300,7 +317,34 @@ class ResNetSpace(SearchSpace):
         }
 
     def from_net_config(self, config: dict, image_size: int) -> dict:
-        """Parse an OFA ``ResNets`` net.config back into an arch of this space."""
+        """Parse an OFA ``ResNets`` net.config back into an arch of this space.
+
+        Parameters
+        ----------
+        config : dict
+            An OFA ``net.config``.
+        image_size : int
+            Input resolution of the subnet (``net.config`` does not record it).
+
+        Returns
+        -------
+        dict
+            The arch, validated.
+
+        Raises
+        ------
+        NetConfigError
+            ``config`` is malformed or not a subnet of this space.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_resnet50")
+        >>> arch = space.sample(1, random_state=0)[0]
+        >>> back = space.from_net_config(space.net_config(arch), arch["image_size"])
+        >>> back["image_size"] == arch["image_size"]
+        True
+        """
         if not isinstance(config, dict) or config.get("name") != "ResNets":
             raise self._not_in_space("expected a dict with name 'ResNets'")
         stem = config.get("input_stem") or []
