@@ -1,11 +1,13 @@
 """ArchEncoder: architectures <-> OFA-compatible one-hot features.
 
-The layout is OFA's ``arch2feature``:
+The space decides the layout (:meth:`SearchSpace.feature_columns`); for OFA's
+spaces it is OFA's ``arch2feature``:
 
 - MobileNet spaces (MobileNetV3, ProxylessNAS): image-size one-hot, then one
   kernel-size one-hot per block slot, then one expand-ratio one-hot per slot;
 - ResNet50: image-size one-hot, input-stem skip (2 columns), width-index
-  one-hot per width place, then one expand-ratio one-hot per block slot.
+  one-hot per width place, then one expand-ratio one-hot per block slot;
+- a new space: image size, its other global genes, then its slot genes.
 
 Block slots switched off by the depth genes are all zero. Every one-hot group
 is one gene column of the space's code matrix, so encoding is a vectorised
@@ -31,6 +33,8 @@ __all__ = ["ArchEncoder", "feature_gene_columns"]
 def feature_gene_columns(space: SearchSpace) -> np.ndarray:
     """Code-matrix columns in the order their one-hot groups appear in the features.
 
+    The space decides (:meth:`SearchSpace.feature_columns`); this is its cached result.
+
     Parameters
     ----------
     space : SearchSpace
@@ -49,12 +53,7 @@ def feature_gene_columns(space: SearchSpace) -> np.ndarray:
     >>> space.genes[feature_gene_columns(space)[0]].label
     'image_size'
     """
-    cols = [space.key_columns["image_size"]]
-    if "w" in space.arch_keys:  # ResNet: input-stem depth, widths, expand ratios
-        cols += [space.key_columns["d"][:1], space.key_columns["w"], space.key_columns["e"]]
-    else:
-        cols += [space.key_columns[k] for k in space.slot_keys]
-    return np.concatenate(cols).astype(np.intp)
+    return space._feature_columns.copy()
 
 
 def _is_empty_batch(X: Any) -> bool:
@@ -64,21 +63,6 @@ def _is_empty_batch(X: Any) -> bool:
     if hasattr(X, "iloc") and hasattr(X, "columns"):
         return len(X) == 0
     return isinstance(X, np.ndarray) and X.ndim == 1 and X.size == 0
-
-
-def _gene_feature_names(space: SearchSpace, col: int) -> list[str]:
-    gene = space.genes[col]
-    slot = np.nonzero(space.slot_columns == col)
-    if len(slot[1]):
-        s = int(slot[1][0])
-        prefix = f"stage{space.slot_stage[s] + 1}_block{space.slot_pos[s] + 1}_{gene.key}"
-    elif gene.key == "d" and gene.pos == 0 and "w" in space.arch_keys:
-        prefix = "input_stem_d"
-    elif gene.pos is None:
-        prefix = gene.key
-    else:
-        prefix = f"{gene.key}{gene.pos}"
-    return [f"{prefix}_{v:g}" if isinstance(v, float) else f"{prefix}_{v}" for v in gene.choices]
 
 
 _MAX_CHUNK_STATES = 256
@@ -351,5 +335,4 @@ class ArchEncoder(VersionStampMixin, TransformerMixin, BaseEstimator):
             One name per output feature.
         """
         check_is_fitted(self, "space_")
-        names = [n for c in self.gene_columns_ for n in _gene_feature_names(self.space_, int(c))]
-        return np.asarray(names, dtype=object)
+        return np.asarray(self.space_.feature_names(), dtype=object)

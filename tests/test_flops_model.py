@@ -162,5 +162,5 @@ def test_unit_index_points_at_the_entry_of_each_units_gene_values(space_name):
     assert idx.shape == (len(codes), len(space.units))
     for row, ids in zip(codes, idx):
         for u, (unit, flat) in enumerate(zip(space.units, ids)):
-            assert entries[flat] == (u, space._decode_row(row, unit.columns))
+            assert entries[flat] == (u, space.decode_row(row, unit.columns))
     np.testing.assert_array_equal(model.predict_macs(codes), model.macs_table_[idx].sum(1))

@@ -530,7 +530,7 @@ class AccuracyDataset:
     def _given_pairs(
         self, space: SearchSpace, archs: Any, image_sizes: list[int] | None, setting_keys: list
     ) -> list[tuple[dict, int]]:
-        arch_list = space._as_arch_list(archs)
+        arch_list = space.as_arch_list(archs)
         pairs = []
         for i, arch in enumerate(arch_list):
             if not isinstance(arch, dict):

@@ -574,7 +574,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
                 for r, u in zip(bad_r, bad_u):
                     row = codes[r]
                     unit = self.space_.units[u]
-                    blk = unit.build(self.space_._decode_row(row, unit.columns))
+                    blk = unit.build(self.space_.decode_row(row, unit.columns))
                     blocks[blk.key] = blk
                 self._profile(blocks)
                 self._build_dense()

@@ -11,9 +11,10 @@ from .layers import (
     build_activation,
 )
 from .elastic import ElasticMobileNetV3
-from .networks import MobileNetV3, ProxylessNASNets, ResNets, build_block, build_net
+from .networks import MobileNetV3, ProxylessNASNets, ResNets, build_block, build_net, build_subnet
 
 __all__ = [
+    "build_subnet",
     "build_net",
     "build_block",
     "MobileNetV3",

@@ -201,7 +201,7 @@ class ElasticMobileNetV3(nn.Module):
         bn = static.config.get("bn")
         self.first_conv = static.first_conv
         blocks: list[nn.Module] = [static.blocks[0]]
-        for info in space._slot_info:
+        for info in space.slot_info:
             conv = DynamicMBConvLayer(
                 info["cin"], info["cout"], space.ks_list, space.expand_ratio_list,
                 stride=info["stride"], act_func=info["act"], use_se=info["se"], bn=bn,

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..exceptions import NetConfigError
-from ..spaces import Block
+from ..spaces import Block, get_space
 from .layers import (
     ConvLayer,
     GlobalAvgPool2d,
@@ -286,6 +286,40 @@ def build_net(config: dict[str, Any]) -> nn.Module:
             f"net.config name = {name!r} is not supported; allowed values: {list(_NETS)}"
         )
     return _NETS[name](config).eval()
+
+
+def build_subnet(space: Any, arch: Any) -> nn.Module:
+    """Build the static PyTorch subnet of ``arch`` in ``space`` (random weights, eval mode).
+
+    Parameters
+    ----------
+    space : str or SearchSpace
+        A space name of :func:`sklearn_ofa.spaces.get_space` or a space object
+        that has a ``net.config`` format.
+    arch : dict
+        An arch of the space (validated).
+
+    Returns
+    -------
+    torch.nn.Module
+        The subnet, OFA's module names, in eval mode.
+
+    Raises
+    ------
+    ArchValueError, ArchTypeError
+        When ``arch`` is not an arch of the space.
+    NetConfigError
+        When the space has no ``net.config`` format.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ofa.nets import build_subnet
+    >>> arch = {"ks": [3] * 20, "e": [3] * 20, "d": [2] * 5, "image_size": 160}
+    >>> build_subnet("ofa_mbv3_w1.0", arch)(torch.zeros(1, 3, 160, 160)).shape
+    torch.Size([1, 1000])
+    """
+    return build_net(get_space(space).net_config(arch))
 
 
 class _AvgPoolLinear(nn.Module):

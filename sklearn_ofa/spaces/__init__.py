@@ -12,7 +12,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ._base import CODE_DTYPE, Gene, SearchSpace, Unit
 from ._codes import Codes, CodeTranslator
@@ -23,6 +23,7 @@ from .resnet import ResNetSpace
 __all__ = [
     "get_space",
     "list_spaces",
+    "register_space",
     "SearchSpace",
     "MobileNetSpace",
     "ResNetSpace",
@@ -55,6 +56,59 @@ _REGISTRY = {
     # the small space of the bundled digits supernet (sklearn_ofa.datasets.load_digits_subnets)
     "digits_mbv3": lambda **kw: MobileNetSpace(**{**_DIGITS_MBV3, **kw}),
 }
+_BUILTIN = frozenset(_REGISTRY)
+
+
+def register_space(name: str, factory: Callable[..., SearchSpace], *,
+                   overwrite: bool = False) -> None:
+    """Make a space available by name to :func:`get_space` (and every ``space=`` parameter).
+
+    Parameters
+    ----------
+    name : str
+        The registry name.
+    factory : callable
+        ``factory(**overrides)`` returns the space, e.g. a :class:`SearchSpace`
+        subclass; ``get_space(name, image_sizes=...)`` passes the overrides on.
+    overwrite : bool, default=False
+        Replace an existing entry of that name (the built-in spaces cannot be replaced).
+
+    Raises
+    ------
+    ValueError
+        For an empty name, a name already registered (unless ``overwrite``) or a
+        built-in space's name.
+    TypeError
+        When ``factory`` is not callable or does not return a :class:`SearchSpace`.
+
+    Examples
+    --------
+    >>> from sklearn_ofa.spaces import MobileNetSpace, get_space, register_space
+    >>> register_space("mbv3_small_images", lambda **kw: MobileNetSpace(
+    ...     "mbv3", **{"image_sizes": [128, 160], "name": "mbv3_small_images", **kw}))
+    >>> get_space("mbv3_small_images").image_sizes
+    (128, 160)
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name = {name!r} must be a non-empty string")
+    if name in _BUILTIN:
+        raise ValueError(f"name = {name!r} is a built-in space; built-in names: {sorted(_BUILTIN)}")
+    if name in _REGISTRY and not overwrite:
+        raise ValueError(
+            f"name = {name!r} is already registered; pass overwrite=True to replace it"
+        )
+    if not callable(factory):
+        raise TypeError(f"factory must be callable, got {type(factory).__name__}")
+    space = factory()
+    if not isinstance(space, SearchSpace):
+        raise TypeError(
+            f"factory() must return a SearchSpace, got {type(space).__name__}"
+        )
+    if space.name != name:
+        raise ValueError(
+            f"factory() returned a space named {space.name!r}, expected name = {name!r}"
+        )
+    _REGISTRY[name] = factory
 
 
 def list_spaces() -> list[str]:

@@ -9,6 +9,7 @@ Everything downstream (encoder, FLOPs, latency tables, search) works on codes.
 
 from __future__ import annotations
 
+import abc
 import itertools
 import json
 import operator
@@ -114,10 +115,11 @@ def _check_value_types(values: list, kind: str) -> None:
         raise TypeError
 
 
-class SearchSpace:
-    """Base class of a search space. Subclasses fill in genes, slots and units.
+class SearchSpace(abc.ABC):
+    """Abstract base of a search space: subclasses declare genes, slots and the block walk.
 
-    Subclasses set, in ``__init__``:
+    A subclass implements :meth:`get_config` and :meth:`build_units` and sets, in
+    ``__init__`` (then calls :meth:`finish_setup`):
 
     - ``name``: registry name;
     - ``arch_keys``: ordered arch keys, each a list key or ``"image_size"``;
@@ -127,6 +129,11 @@ class SearchSpace:
     - ``stage_depth_key``/``stage_depth_pos``/``stage_base_depth``: where each
       stage's depth gene lives and the depth it always has on top of it;
     - ``value_kind``: per key, ``"int"`` or ``"float"``.
+
+    Optional hooks: :meth:`net_config` / :meth:`from_net_config` (OFA's
+    ``net.config``), :meth:`feature_columns` and :meth:`feature_prefix` (the
+    encoder's layout and feature names). The docs page "Adding a search space"
+    builds one step by step.
 
     Examples
     --------
@@ -149,8 +156,18 @@ class SearchSpace:
     value_kind: dict[str, str]
 
     # ------------------------------------------------------------------ setup
-    def _finish_setup(self) -> None:
-        """Derive column lookups once the subclass has set its genes and slots."""
+    def finish_setup(self) -> None:
+        """Derive the column lookups and the block walk; call it at the end of ``__init__``.
+
+        Checks that every arch key has genes and that the slot and stage facts
+        agree with them, then calls :meth:`build_units`.
+
+        Raises
+        ------
+        ValueError
+            When the declared genes, slots or stages are inconsistent.
+        """
+        self._check_declaration()
         self.n_genes = len(self.genes)
         self.key_columns: dict[str, np.ndarray] = {}
         for key in self.arch_keys:
@@ -182,6 +199,141 @@ class SearchSpace:
             self._column_slot[cols] = np.arange(self.n_slots)
         self._choice_arrays = [np.asarray(g.choices) for g in self.genes]
         self._build_value_luts()
+        self._units = list(self.build_units())
+        self._feature_columns = np.asarray(self.feature_columns(), dtype=np.intp)
+
+    def _check_declaration(self) -> None:
+        where = type(self).__name__
+        for attr in ("name", "arch_keys", "genes", "slot_keys", "slot_stage", "slot_pos",
+                     "stage_depth_key", "stage_depth_pos", "stage_base_depth", "value_kind"):
+            if not hasattr(self, attr):
+                raise ValueError(f"{where} must set {attr!r} before finish_setup()")
+        keys = {g.key for g in self.genes}
+        if "image_size" not in self.arch_keys:
+            raise ValueError(f"{where}.arch_keys = {self.arch_keys!r} must include 'image_size'")
+        if keys != set(self.arch_keys):
+            raise ValueError(
+                f"{where}.arch_keys = {list(self.arch_keys)} must be the gene keys "
+                f"{sorted(keys)}"
+            )
+        if set(self.value_kind) != keys or not set(self.value_kind.values()) <= {"int", "float"}:
+            raise ValueError(
+                f"{where}.value_kind = {self.value_kind!r} must map every key of "
+                f"{sorted(keys)} to 'int' or 'float'"
+            )
+        for k in self.slot_keys:
+            n = sum(g.key == k for g in self.genes)
+            if n != len(self.slot_stage):
+                raise ValueError(
+                    f"{where}: slot key {k!r} has {n} genes, expected one per slot "
+                    f"({len(self.slot_stage)})"
+                )
+        if len(self.slot_pos) != len(self.slot_stage):
+            raise ValueError(f"{where}: slot_pos and slot_stage must have one entry per slot")
+        n_stages = len(set(self.slot_stage))
+        if len(self.stage_depth_pos) != n_stages or len(self.stage_base_depth) != n_stages:
+            raise ValueError(
+                f"{where}: stage_depth_pos and stage_base_depth need one entry per stage "
+                f"({n_stages})"
+            )
+
+    @abc.abstractmethod
+    def get_config(self) -> dict:
+        """Constructor arguments that rebuild this space (JSON-friendly).
+
+        Returns
+        -------
+        dict
+            Keyword arguments of the subclass's constructor.
+        """
+
+    @abc.abstractmethod
+    def build_units(self) -> list[Unit]:
+        """The places of the block walk, in forward order (called by :meth:`finish_setup`).
+
+        Returns
+        -------
+        list of Unit
+            Each with the gene columns its block depends on.
+        """
+
+    # ------------------------------------------------------------ features
+    def feature_columns(self) -> np.ndarray:
+        """Code columns in the order the encoder's one-hot groups follow (a hook).
+
+        The default: the image size, then every gene that is neither a block-slot
+        gene nor a stage depth (in column order), then the slot genes, key by key.
+        This is OFA's ``arch2feature`` layout for its MobileNet and ResNet spaces,
+        and it keeps every extra global gene of a new space.
+
+        Returns
+        -------
+        ndarray of int
+            Column indices, one per one-hot group.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_resnet50")
+        >>> [space.genes[c].label for c in space.feature_columns()[:3]]
+        ['image_size', 'd[0]', 'w[0]']
+        """
+        r = self.key_columns["image_size"]
+        skip = set(self.slot_columns.ravel().tolist()) | set(self.stage_depth_cols.tolist())
+        skip |= set(r.tolist())
+        others = [c for c in range(self.n_genes) if c not in skip]
+        cols = [r, np.asarray(others, dtype=np.intp)]
+        cols += [self.key_columns[k] for k in self.slot_keys]
+        return np.concatenate(cols).astype(np.intp)
+
+    def feature_prefix(self, col: int) -> str:
+        """How the one-hot features of gene column ``col`` are named (a hook).
+
+        Slot genes are named after their stage and block (``stage2_block1_ks``),
+        scalar genes after their key, other list genes ``key`` + position.
+
+        Parameters
+        ----------
+        col : int
+            A gene column.
+
+        Returns
+        -------
+        str
+            The prefix; a feature is ``prefix_value``.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> get_space("ofa_mbv3_w1.2").feature_prefix(0)
+        'stage1_block1_ks'
+        """
+        gene = self.genes[col]
+        slot = int(self._column_slot[col])
+        if slot < self.n_slots:
+            return f"stage{self.slot_stage[slot] + 1}_block{self.slot_pos[slot] + 1}_{gene.key}"
+        return gene.key if gene.pos is None else f"{gene.key}{gene.pos}"
+
+    def feature_names(self) -> list[str]:
+        """Names of the encoder's features: ``prefix_value`` for every column and choice.
+
+        Returns
+        -------
+        list of str
+            In the order of :meth:`feature_columns`.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> get_space("ofa_mbv3_w1.2", image_sizes=[160, 224]).feature_names()[:3]
+        ['image_size_160', 'image_size_224', 'stage1_block1_ks_3']
+        """
+        names = []
+        for c in self._feature_columns:
+            prefix = self.feature_prefix(int(c))
+            names += [f"{prefix}_{v:g}" if isinstance(v, float) else f"{prefix}_{v}"
+                      for v in self.genes[c].choices]
+        return names
 
     def _build_value_luts(self) -> None:
         """Per key: vectorised value -> code lookup."""
@@ -316,10 +468,6 @@ class SearchSpace:
         checked = source.check_codes(codes)
         return Codes(self.translator_from(source)(checked), self)
 
-    def get_config(self) -> dict:
-        """Constructor arguments that rebuild this space (JSON-friendly)."""
-        raise NotImplementedError
-
     # the block-walk units hold closures: pickle, deepcopy and skops store the config instead
     def __getstate__(self) -> dict:
         return {"config": self.get_config()}
@@ -446,7 +594,7 @@ class SearchSpace:
         >>> codes.shape
         (3, 46)
         """
-        archs = self._as_arch_list(archs)
+        archs = self.as_arch_list(archs)
         n = len(archs)
         codes = Codes(np.empty((n, self.n_genes), dtype=CODE_DTYPE), self)
         if n == 0:
@@ -463,7 +611,7 @@ class SearchSpace:
             for i, a in enumerate(archs):
                 self.validate(a, where=f"archs[{i}]")
             raise
-        self._mask_inactive(codes)
+        self.mask_inactive(codes)
         return codes
 
     def as_codes(self, X: Any) -> np.ndarray:
@@ -561,7 +709,31 @@ class SearchSpace:
             raise ValueError  # handled by the slow path, which names the field
         return out
 
-    def _as_arch_list(self, archs: Any) -> list:
+    def as_arch_list(self, archs: Any) -> list:
+        """The archs of a batch as a list of dicts, unchecked (see :meth:`validate`).
+
+        Parameters
+        ----------
+        archs : dict, list of dict or pandas.DataFrame
+            One arch, a list of archs, or a frame with one arch per row.
+
+        Returns
+        -------
+        list of dict
+            The archs, in order.
+
+        Raises
+        ------
+        ArchTypeError
+            For a code matrix or anything that is not a batch of dicts.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> len(space.as_arch_list(space.sample(1, random_state=0)[0]))
+        1
+        """
         if isinstance(archs, dict):
             return [archs]
         if hasattr(archs, "to_dict") and hasattr(archs, "columns"):  # pandas DataFrame
@@ -673,8 +845,6 @@ class SearchSpace:
         np.putmask(codes, inactive[:, self._column_slot], -1)
         return codes
 
-    _mask_inactive = mask_inactive  # old private name (to_codes, check_codes call it)
-
     def check_codes(self, codes: Any) -> np.ndarray:
         """Validate a code matrix (shape, range, inactive marks) and return it as int16.
 
@@ -709,7 +879,7 @@ class SearchSpace:
         if not len(arr) or self._codes_consistent(arr):
             return arr
         expected = arr.copy()
-        self._mask_inactive(expected)
+        self.mask_inactive(expected)
         non_slot = np.ones(self.n_genes, dtype=bool)
         non_slot[self.slot_columns.ravel()] = False
         bad = (expected != arr) | ((arr == -1) & non_slot[None, :])
@@ -1096,9 +1266,31 @@ class SearchSpace:
     @property
     def units(self) -> list[Unit]:
         """The places of the block walk, each with the gene columns it depends on."""
-        raise NotImplementedError
+        return self._units
 
-    def _decode_row(self, row: np.ndarray, columns: Iterable[int]) -> tuple:
+    def decode_row(self, row: np.ndarray, columns: Iterable[int]) -> tuple:
+        """The gene values of ``columns`` in one code row (None where the code is ``-1``).
+
+        Parameters
+        ----------
+        row : ndarray of int
+            One row of a checked code matrix.
+        columns : iterable of int
+            Gene columns, e.g. a unit's ``columns``.
+
+        Returns
+        -------
+        tuple
+            The decoded values, as :class:`Unit` builders receive them.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> arch = {"ks": [3] * 20, "e": [4] * 20, "d": [2] * 5, "image_size": 224}
+        >>> space.decode_row(space.to_codes([arch])[0], [0, 20, 45])
+        (3, 4, 224)
+        """
         return tuple(
             None if row[c] < 0 else self.genes[c].choices[int(row[c])] for c in columns
         )
@@ -1142,7 +1334,7 @@ class SearchSpace:
         """
         out = []
         for unit in self.units:
-            blk = unit.build(self._decode_row(row, unit.columns))
+            blk = unit.build(self.decode_row(row, unit.columns))
             if blk is not None:
                 out.append(blk)
         return out
@@ -1294,8 +1486,13 @@ class SearchSpace:
         -------
         dict
             The ``net.config``.
+
+        Raises
+        ------
+        NetConfigError
+            When the space has no ``net.config`` format (the default of this hook).
         """
-        raise NotImplementedError
+        raise self._no_net_config()
 
     def from_net_config(self, config: dict, image_size: int) -> dict:
         """Parse an OFA ``net.config`` (and input size) back into an arch of this space.
@@ -1315,28 +1512,33 @@ class SearchSpace:
         Raises
         ------
         NetConfigError
-            When the config is malformed or its network is not in this space.
+            When the config is malformed or its network is not in this space,
+            or the space has no ``net.config`` format (the default of this hook).
         """
-        raise NotImplementedError
+        raise self._no_net_config()
 
-    def build(self, arch: Any, **kwargs):
-        """Build the static PyTorch subnet of ``arch`` (see :func:`sklearn_ofa.nets.build_net`).
+    def build(self, arch: Any):
+        """Build the static PyTorch subnet of ``arch``: :func:`sklearn_ofa.nets.build_subnet`.
 
         Parameters
         ----------
         arch : dict
             An arch of this space.
-        **kwargs : dict
-            Passed on to :meth:`net_config`.
 
         Returns
         -------
         torch.nn.Module
             The subnet, in eval mode.
         """
-        from ..nets import build_net
+        from ..nets import build_subnet  # lazy: spaces never import torch
 
-        return build_net(self.net_config(arch), **kwargs)
+        return build_subnet(self, arch)
+
+    def _no_net_config(self) -> NetConfigError:
+        return NetConfigError(
+            f"space {self.name!r} ({type(self).__name__}) has no net.config format: "
+            "implement net_config/from_net_config to build or measure its subnets"
+        )
 
     def _not_in_space(self, what: str) -> NetConfigError:
         return NetConfigError(f"net.config does not belong to space {self.name!r}: {what}")

@@ -73,6 +73,12 @@ class MobileNetSpace(SearchSpace):
     name : str, optional
         Registry name; derived from family and width by default.
 
+    Attributes
+    ----------
+    slot_info : list of dict
+        Static facts of every block slot, in slot order: ``cin``, ``cout``,
+        ``stride``, ``act`` and ``se``.
+
     Examples
     --------
     >>> space = MobileNetSpace("mbv3", width_mult=1.2)
@@ -218,19 +224,18 @@ class MobileNetSpace(SearchSpace):
         self.stage_depth_key = "d"
         self.stage_depth_pos = list(range(n_stages))
         self.stage_base_depth = [0] * n_stages
-        self._finish_setup()
         # static per-slot facts: input/output channels, stride, act, se
-        self._slot_info = []
+        self.slot_info = []
         cin = self.first_block_width
         for s in range(n_stages):
             for p in range(self.stage_max_depth[s]):
                 stride = self.stage_strides[s] if p == 0 else 1
                 cout = self.stage_widths[s]
-                self._slot_info.append(
+                self.slot_info.append(
                     dict(cin=cin, cout=cout, stride=stride, act=self.stage_acts[s], se=self.stage_se[s])
                 )
                 cin = cout
-        self._build_units()
+        self.finish_setup()
 
     # ------------------------------------------------------------ block walk
     def _feature_sizes(self, r: int) -> tuple[int, list[int], int]:
@@ -239,7 +244,7 @@ class MobileNetSpace(SearchSpace):
         f0 = (f - 1) // self.first_block_stride + 1
         sizes = []
         cur = f0
-        for info in self._slot_info:
+        for info in self.slot_info:
             sizes.append(cur)
             cur = (cur - 1) // info["stride"] + 1
         # the last spatial size assumes every stage present, which holds: a stage
@@ -263,7 +268,7 @@ class MobileNetSpace(SearchSpace):
             key_style=self.family,
         )
 
-    def _build_units(self) -> None:
+    def build_units(self) -> list[Unit]:
         r_col = int(self.key_columns["image_size"][0])
         ks_cols = self.key_columns["ks"]
         e_cols = self.key_columns["e"]
@@ -287,7 +292,7 @@ class MobileNetSpace(SearchSpace):
         units.append(Unit("first_block", (r_col,), first_block))
 
         def slot_unit(i):
-            info = self._slot_info[i]
+            info = self.slot_info[i]
 
             def build(v):
                 r, k, e = v
@@ -336,11 +341,7 @@ class MobileNetSpace(SearchSpace):
 
             units.append(Unit("feature_mix_layer", (r_col,), feature_mix))
             units.append(Unit("classifier", (r_col,), logits))
-        self._units = units
-
-    @property
-    def units(self) -> list[Unit]:
-        return self._units
+        return units
 
     # -------------------------------------------------------------- net.config
     def _mbconv_config(self, b: Block, with_groups: bool = False) -> dict:

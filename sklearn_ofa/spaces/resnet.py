@@ -132,8 +132,7 @@ class ResNetSpace(SearchSpace):
         self.stage_depth_key = "d"
         self.stage_depth_pos = [s + 1 for s in range(n_stages)]
         self.stage_base_depth = list(self.base_depth_list)
-        self._finish_setup()
-        self._build_units()
+        self.finish_setup()
 
     # ------------------------------------------------------------ block walk
     def _sizes(self, r: int) -> tuple[int, int, list[int]]:
@@ -148,7 +147,7 @@ class ResNetSpace(SearchSpace):
                 cur = (cur - 1) // self.stride_list[s] + 1
         return f1, f2, sizes + [cur]
 
-    def _build_units(self) -> None:
+    def build_units(self) -> list[Unit]:
         col = self.key_columns
         r_c = int(col["image_size"][0])
         d_c = col["d"]
@@ -237,11 +236,31 @@ class ResNetSpace(SearchSpace):
                          use_bn=False, bias=True, key_style="resnet")
 
         units.append(Unit("classifier", (r_c, last_w), head))
-        self._units = units
+        return units
 
-    @property
-    def units(self) -> list[Unit]:
-        return self._units
+    def feature_prefix(self, col: int) -> str:
+        """Feature-name prefix of a gene column; ``d[0]`` is the input stem's skip.
+
+        Parameters
+        ----------
+        col : int
+            A gene column.
+
+        Returns
+        -------
+        str
+            The prefix, as :meth:`SearchSpace.feature_prefix` gives it but
+            ``"input_stem_d"`` for ``d[0]``.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> get_space("ofa_resnet50").feature_prefix(0)
+        'input_stem_d'
+        """
+        if col == int(self.key_columns["d"][0]):
+            return "input_stem_d"
+        return super().feature_prefix(col)
 
     # -------------------------------------------------------------- net.config
     def net_config(self, arch: Any) -> dict:
