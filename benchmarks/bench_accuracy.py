@@ -53,8 +53,16 @@ REFERENCE = {"encode": 98e3, "encode_predict": 42e3}
 
 # OFA's own recipe: 3 x 400 MLP, base = mean, Adam 1e-3, wd 1e-4, batch 256, 100 epochs, MSE
 OFA_RECIPE = dict(
-    hidden_size=400, n_layers=3, lr=1e-3, weight_decay=1e-4, batch_size=256, max_epochs=100,
-    lr_schedule="constant", standardize_target=False, n_ensemble=1, early_stopping=False,
+    hidden_size=400,
+    n_layers=3,
+    lr=1e-3,
+    weight_decay=1e-4,
+    batch_size=256,
+    max_epochs=100,
+    lr_schedule="constant",
+    standardize_target=False,
+    n_ensemble=1,
+    early_stopping=False,
 )
 
 
@@ -88,13 +96,20 @@ def throughput(n: int = 10_000, repeat: int = 5) -> dict:
     }
     import os
 
-    out = {"n": n, "n_ensemble_default": default["predictor"].n_ensemble,
-           "malloc_env": bool(os.environ.get("MALLOC_MMAP_THRESHOLD_"))}
+    out = {
+        "n": n,
+        "n_ensemble_default": default["predictor"].n_ensemble,
+        "malloc_env": bool(os.environ.get("MALLOC_MMAP_THRESHOLD_")),
+    }
     for name, job in jobs.items():
         ref = REFERENCE["encode_predict" if "predict" in name else "encode"]
         wall, cpu = rate(job, n, repeat), cpu_rate(job, n, repeat)
-        out[name] = {"archs_per_s": wall, "speedup": wall / ref,
-                     "cpu_time_archs_per_s": cpu, "cpu_time_speedup": cpu / ref}
+        out[name] = {
+            "archs_per_s": wall,
+            "speedup": wall / ref,
+            "cpu_time_archs_per_s": cpu,
+            "cpu_time_speedup": cpu / ref,
+        }
     return out
 
 
@@ -119,22 +134,28 @@ def cross_validate(space, codes, y, params: dict, n_splits: int = 5) -> dict:
         taus.append(kendall_tau_score(y[test], pred))
         rmses.append(rmse_points_score(y[test], pred))
     return {
-        "kendall_tau": float(np.mean(taus)), "kendall_tau_folds": taus,
-        "rmse_points": float(np.mean(rmses)), "rmse_points_folds": rmses,
+        "kendall_tau": float(np.mean(taus)),
+        "kendall_tau_folds": taus,
+        "rmse_points": float(np.mean(rmses)),
+        "rmse_points_folds": rmses,
         "fit_seconds": float(np.mean(seconds)),
     }
 
 
 def quality() -> dict:
     space, codes, y = labelled_archs()
-    res = {"data": "2000 mbv3 w1.2 archs at 160..224 px, labels = OFA acc_predictor.pth "
-                   "+ N(0, 0.04 points); 5-fold KFold(shuffle, seed 0); 1 torch thread",
-           "label_sd_points": float(100 * y.std())}
+    res = {
+        "data": "2000 mbv3 w1.2 archs at 160..224 px, labels = OFA acc_predictor.pth "
+        "+ N(0, 0.04 points); 5-fold KFold(shuffle, seed 0); 1 torch thread",
+        "label_sd_points": float(100 * y.std()),
+    }
     for name, params in [("ofa_recipe", OFA_RECIPE), ("package_defaults", {})]:
         res[name] = cross_validate(space, codes, y, params)
-        print(f"{name:18s} tau {res[name]['kendall_tau']:.4f}  "
-              f"RMSE {res[name]['rmse_points']:.4f} pts  fit {res[name]['fit_seconds']:.1f} s",
-              flush=True)
+        print(
+            f"{name:18s} tau {res[name]['kendall_tau']:.4f}  "
+            f"RMSE {res[name]['rmse_points']:.4f} pts  fit {res[name]['fit_seconds']:.1f} s",
+            flush=True,
+        )
     return res
 
 
@@ -144,12 +165,16 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     res = {"throughput": throughput()}
-    print(f"{'1 thread, 10,000 archs':40s} {'archs/s':>12s} {'vs MIT ofa':>10s} "
-          f"{'CPU-time archs/s':>17s} {'vs MIT ofa':>10s}")
+    print(
+        f"{'1 thread, 10,000 archs':40s} {'archs/s':>12s} {'vs MIT ofa':>10s} "
+        f"{'CPU-time archs/s':>17s} {'vs MIT ofa':>10s}"
+    )
     for name, row in res["throughput"].items():
         if isinstance(row, dict):
-            print(f"{name:40s} {row['archs_per_s']:12,.0f} {row['speedup']:9.1f}x "
-                  f"{row['cpu_time_archs_per_s']:17,.0f} {row['cpu_time_speedup']:9.1f}x")
+            print(
+                f"{name:40s} {row['archs_per_s']:12,.0f} {row['speedup']:9.1f}x "
+                f"{row['cpu_time_archs_per_s']:17,.0f} {row['cpu_time_speedup']:9.1f}x"
+            )
     print("load average", os.getloadavg())
     if args.quality:
         res["quality"] = quality()

@@ -37,22 +37,24 @@ def main() -> None:
     codes = lut.space_.sample_codes(args.n, random_state=args.seed)
     measured = lut.measure(codes)
     raw = lut.predict_raw(codes)
-    out = {"n_subnets": args.n, "raw": latency_report(measured, raw),
-           "raw_ratio_mean": float(np.mean(raw / measured)), "raw_ratio_std": float(np.std(raw / measured))}
+    out = {
+        "n_subnets": args.n,
+        "raw": latency_report(measured, raw),
+        "raw_ratio_mean": float(np.mean(raw / measured)),
+        "raw_ratio_std": float(np.std(raw / measured)),
+    }
     cv = KFold(5, shuffle=True, random_state=0)
     preds = {}
     for cal in ("linear", "per_type"):
-        est = LatencyTable(lut.space_, table=lut.lut_, calibration=cal, image_sizes=lut.space_.image_sizes)
+        est = LatencyTable(
+            lut.space_, table=lut.lut_, calibration=cal, image_sizes=lut.space_.image_sizes
+        )
         preds[cal] = cross_val_predict(est, codes, measured, cv=cv)
         out[f"calibrated_{cal}_cv"] = latency_report(measured, preds[cal])
     out["measured_ms"] = measured.tolist()
     out["raw_ms"] = raw.tolist()
     print(json.dumps({k: v for k, v in out.items() if not k.endswith("_ms")}, indent=2))
     save("lut_calibration", out)
-    try:
-        from sklearn_ofa.plotting import latency_parity_plot
-    except ImportError:
-        latency_parity_plot = None
     import matplotlib
 
     matplotlib.use("Agg")
@@ -65,8 +67,12 @@ def main() -> None:
     ax.plot(grid, grid, "k--", lw=1)
     ax.scatter(measured, raw, s=14, label=f"raw block sum (MAPE {out['raw']['mape_pct']:.1f}%)")
     r = out["calibrated_per_type_cv"]
-    ax.scatter(measured, preds["per_type"], s=14,
-               label=f"calibrated, 5-fold CV (MAPE {r['mape_pct']:.1f}%, ±10%: {r['within_10pct']:.0%})")
+    ax.scatter(
+        measured,
+        preds["per_type"],
+        s=14,
+        label=f"calibrated, 5-fold CV (MAPE {r['mape_pct']:.1f}%, ±10%: {r['within_10pct']:.0%})",
+    )
     ax.set_xlabel("measured end-to-end latency (ms)")
     ax.set_ylabel("predicted latency (ms)")
     ax.set_title(f"OFA MobileNetV3 w1.2 on this CPU, {args.n} subnets")

@@ -32,9 +32,14 @@ def main() -> None:
     archs = space.from_codes(codes)
     r_dicts = rate(lambda: lut.predict(archs), n)
     r_codes = rate(lambda: lut.predict(codes), n)
-    res = {"n": n, "dicts_archs_per_s": r_dicts, "codes_archs_per_s": r_codes,
-           "reference_archs_per_s": REFERENCE, "speedup_dicts": r_dicts / REFERENCE,
-           "speedup_codes": r_codes / REFERENCE}
+    res = {
+        "n": n,
+        "dicts_archs_per_s": r_dicts,
+        "codes_archs_per_s": r_codes,
+        "reference_archs_per_s": REFERENCE,
+        "speedup_dicts": r_dicts / REFERENCE,
+        "speedup_codes": r_codes / REFERENCE,
+    }
     print(json.dumps(res, indent=2))
     save("lut_predict", res)
 

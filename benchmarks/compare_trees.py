@@ -67,8 +67,9 @@ def main() -> None:
     ap.add_argument("--base", required=True, type=Path)
     ap.add_argument("--head", required=True, type=Path)
     ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--reference", default=str(Path(__file__).resolve().parents[2]
-                                               / "shared" / "ofa_reference"))
+    ap.add_argument(
+        "--reference", default=str(Path(__file__).resolve().parents[2] / "shared" / "ofa_reference")
+    )
     args = ap.parse_args()
     rows: dict[str, list] = {"base": [], "head": []}
     for r in range(args.rounds):
@@ -82,10 +83,17 @@ def main() -> None:
         h = [x[metric] for x in rows["head"]]
         ratios = [hh / bb for hh, bb in zip(h, b)]
         med = statistics.median(ratios)
-        summary[metric] = {"base": statistics.median(b), "head": statistics.median(h),
-                           "ratio_median": med, "ratio_min": min(ratios), "ratio_max": max(ratios)}
-        print(f"{metric:<16}{statistics.median(b):>12.3g}{statistics.median(h):>12.3g}"
-              f"{med:>11.3f}{min(ratios):>8.3f}-{max(ratios):.3f}")
+        summary[metric] = {
+            "base": statistics.median(b),
+            "head": statistics.median(h),
+            "ratio_median": med,
+            "ratio_min": min(ratios),
+            "ratio_max": max(ratios),
+        }
+        print(
+            f"{metric:<16}{statistics.median(b):>12.3g}{statistics.median(h):>12.3g}"
+            f"{med:>11.3f}{min(ratios):>8.3f}-{max(ratios):.3f}"
+        )
     print(json.dumps(summary))
 
 

@@ -36,7 +36,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=None, help="write the JSON report here")
     args = parser.parse_args()
-    report: dict = {"torch": torch.__version__, "cuda_available": torch.cuda.is_available(), "checks": []}
+    report: dict = {
+        "torch": torch.__version__,
+        "cuda_available": torch.cuda.is_available(),
+        "checks": [],
+    }
     if not torch.cuda.is_available():
         report["skipped"] = "CUDA is not available (torch.cuda.is_available() is False)"
         print(report["skipped"] + "; nothing to check.")
@@ -56,26 +60,44 @@ def main() -> int:
 
     # 1. CUDA events path; the user's model stays on the CPU
     res = measure_latency(net, (3, 224, 224), device="cuda", warmup=10, repeats=30)
-    _check(report, "measure_latency cuda", res.count == 30 and res.min_ms > 0
-           and res.min_ms <= res.median_ms <= res.samples_ms.max(),
-           median_ms=res.median_ms, iqr_ms=res.iqr_ms, device=res.settings["device"])
+    _check(
+        report,
+        "measure_latency cuda",
+        res.count == 30 and res.min_ms > 0 and res.min_ms <= res.median_ms <= res.samples_ms.max(),
+        median_ms=res.median_ms,
+        iqr_ms=res.iqr_ms,
+        device=res.settings["device"],
+    )
     _check(report, "model not moved", next(net.parameters()).device.type == "cpu")
     res0 = measure_latency(net, 224, device="cuda:0", warmup=3, repeats=5, batch_size=8)
-    _check(report, "explicit cuda:0, batch 8", res0.settings["device"] == "cuda:0"
-           and res0.settings["batch_size"] == 8, median_ms=res0.median_ms)
+    _check(
+        report,
+        "explicit cuda:0, batch 8",
+        res0.settings["device"] == "cuda:0" and res0.settings["batch_size"] == 8,
+        median_ms=res0.median_ms,
+    )
 
     # 2. min_run_time on CUDA
     t0 = time.perf_counter()
-    res_t = measure_latency(nn.Conv2d(3, 8, 3), (3, 32, 32), device="cuda", warmup=2, repeats=3,
-                            min_run_time=0.3)
-    _check(report, "min_run_time cuda", time.perf_counter() - t0 >= 0.3 and res_t.count > 3,
-           count=res_t.count)
+    res_t = measure_latency(
+        nn.Conv2d(3, 8, 3), (3, 32, 32), device="cuda", warmup=2, repeats=3, min_run_time=0.3
+    )
+    _check(
+        report,
+        "min_run_time cuda",
+        time.perf_counter() - t0 >= 0.3 and res_t.count > 3,
+        count=res_t.count,
+    )
 
     # 3. more work measures slower (16x the layers)
     small = nn.Sequential(*[nn.Linear(2048, 2048) for _ in range(2)])
     big = nn.Sequential(*[nn.Linear(2048, 2048) for _ in range(32)])
-    s_ms = measure_latency(small, (2048,), device="cuda", batch_size=256, warmup=5, repeats=20).median_ms
-    b_ms = measure_latency(big, (2048,), device="cuda", batch_size=256, warmup=5, repeats=20).median_ms
+    s_ms = measure_latency(
+        small, (2048,), device="cuda", batch_size=256, warmup=5, repeats=20
+    ).median_ms
+    b_ms = measure_latency(
+        big, (2048,), device="cuda", batch_size=256, warmup=5, repeats=20
+    ).median_ms
     _check(report, "16x the work measures slower", b_ms > s_ms, small_ms=s_ms, big_ms=b_ms)
 
     # 4. folding on the GPU: same outputs, measurable
@@ -92,15 +114,24 @@ def main() -> int:
     cpu_net = space.build(arch)
     c_gpu = count_flops(gnet, 224)
     c_cpu = count_flops(cpu_net, 224)
-    _check(report, "count_flops cuda == cpu", (c_gpu.macs, c_gpu.flops) == (c_cpu.macs, c_cpu.flops)
-           and not c_gpu.uncounted_ops, macs=c_gpu.macs, flops=c_gpu.flops,
-           uncounted=c_gpu.uncounted_ops)
+    _check(
+        report,
+        "count_flops cuda == cpu",
+        (c_gpu.macs, c_gpu.flops) == (c_cpu.macs, c_cpu.flops) and not c_gpu.uncounted_ops,
+        macs=c_gpu.macs,
+        flops=c_gpu.flops,
+        uncounted=c_gpu.uncounted_ops,
+    )
 
     # 6. get_net_info on both devices; threads restored
     threads = torch.get_num_threads()
     info = get_net_info(cpu_net, 224, latency_devices=("cpu", "cuda"), warmup=3, repeats=5)
-    _check(report, "get_net_info cpu+cuda", sorted(info.latency) == ["cpu", "cuda"]
-           and torch.get_num_threads() == threads, text=str(info))
+    _check(
+        report,
+        "get_net_info cpu+cuda",
+        sorted(info.latency) == ["cpu", "cuda"] and torch.get_num_threads() == threads,
+        text=str(info),
+    )
 
     # 7. unavailable device index is a clear error
     try:

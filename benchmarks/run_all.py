@@ -30,7 +30,9 @@ def _rates(obj, prefix=""):
         for i, v in enumerate(obj):
             if isinstance(v, dict):
                 yield from _rates(v, f"{prefix}{i}.")
-    elif isinstance(obj, (int, float)) and ("per_s" in prefix or "speedup" in prefix or "ms_per" in prefix):
+    elif isinstance(obj, (int, float)) and (
+        "per_s" in prefix or "speedup" in prefix or "ms_per" in prefix
+    ):
         yield prefix.rstrip("."), obj
 
 

@@ -60,6 +60,7 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
 def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_members)
 
+
 sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],
     "gallery_dirs": ["auto_examples"],

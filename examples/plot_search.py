@@ -15,7 +15,9 @@ from sklearn_ofa.plotting import plot_pareto_front
 from sklearn_ofa.search import EvolutionFinder, pareto_sweep
 
 bunch = load_digits_subnets()
-acc = make_accuracy_pipeline(bunch.space, max_epochs=40, random_state=0).fit(bunch.data, bunch.target)
+acc = make_accuracy_pipeline(bunch.space, max_epochs=40, random_state=0).fit(
+    bunch.data, bunch.target
+)
 flops = FLOPsModel(bunch.space).fit()
 
 finder = EvolutionFinder(acc, flops, population_size=50, n_generations=15, random_state=0)

@@ -57,8 +57,12 @@ def digits_split(seed: int, test_size: float = 1 / 3):
     X_tr, X_te, y_tr, y_te = train_test_split(
         X, y, test_size=test_size, stratify=y, random_state=seed
     )
-    return (torch.from_numpy(X_tr), torch.from_numpy(y_tr).long(),
-            torch.from_numpy(X_te), torch.from_numpy(y_te).long())
+    return (
+        torch.from_numpy(X_tr),
+        torch.from_numpy(y_tr).long(),
+        torch.from_numpy(X_te),
+        torch.from_numpy(y_te).long(),
+    )
 
 
 def to_input(x8: torch.Tensor, image_size: int) -> torch.Tensor:
@@ -97,7 +101,10 @@ class ResizedLoader:
 
     def __iter__(self):
         for i in range(0, len(self.y), self.batch_size):
-            yield to_input(self.x8[i : i + self.batch_size], self.image_size), self.y[i : i + self.batch_size]
+            yield (
+                to_input(self.x8[i : i + self.batch_size], self.image_size),
+                self.y[i : i + self.batch_size],
+            )
 
 
 # -------------------------------------------------------------------- training
@@ -111,8 +118,18 @@ def atomic_write_text(text: str, path: Path) -> None:
         tmp.write_text(text)
 
 
-TRAINING_OPTIONS = ("seed", "warmup_epochs", "epochs", "batch_size", "optimizer", "lr",
-                    "weight_decay", "n_random", "kd_weight", "noise")
+TRAINING_OPTIONS = (
+    "seed",
+    "warmup_epochs",
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "weight_decay",
+    "n_random",
+    "kd_weight",
+    "noise",
+)
 
 
 def training_recipe(args) -> dict:
@@ -128,8 +145,13 @@ def train_supernet(args, X_tr, y_tr, ckpt: Path) -> tuple[ElasticMobileNetV3, di
     if args.optimizer == "adamw":
         opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     else:
-        opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
-                              weight_decay=args.weight_decay)
+        opt = torch.optim.SGD(
+            net.parameters(),
+            lr=args.lr,
+            momentum=0.9,
+            nesterov=True,
+            weight_decay=args.weight_decay,
+        )
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=args.lr, total_steps=n_epochs * steps_per_epoch, pct_start=0.15
     )
@@ -186,15 +208,24 @@ def train_supernet(args, X_tr, y_tr, ckpt: Path) -> tuple[ElasticMobileNetV3, di
         state["epoch"] += 1
         state["train_seconds"] += time.perf_counter() - t0
         state["history"].append({"epoch": state["epoch"], "max_net_loss": total / seen})
-        state.update(rng=rng.bit_generator.state, gen=gen.get_state(),
-                     torch_rng=torch.get_rng_state())
+        state.update(
+            rng=rng.bit_generator.state, gen=gen.get_state(), torch_rng=torch.get_rng_state()
+        )
         atomic_torch_save(
-            {"model": net.state_dict(), "optimizer": opt.state_dict(),
-             "scheduler": sched.state_dict(), "state": state, "recipe": recipe},
+            {
+                "model": net.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "state": state,
+                "recipe": recipe,
+            },
             ckpt,
         )
-        print(f"epoch {state['epoch']:3d}/{n_epochs}  max-net loss {total / seen:.4f}  "
-              f"({state['train_seconds']:.0f} s so far)", flush=True)
+        print(
+            f"epoch {state['epoch']:3d}/{n_epochs}  max-net loss {total / seen:.4f}  "
+            f"({state['train_seconds']:.0f} s so far)",
+            flush=True,
+        )
     net.set_max_net()
     return net.eval(), state
 
@@ -204,18 +235,30 @@ def build_dataset(args, net, X_tr, y_tr, X_te, y_te, folder: Path):
     from sklearn_ofa.accuracy import AccuracyDataset, SupernetEvaluator
 
     space = net.space
-    calib = ResizedLoader(X_tr[: args.calib_size], y_tr[: args.calib_size], args.calib_size,
-                          space.image_sizes[-1])
+    calib = ResizedLoader(
+        X_tr[: args.calib_size], y_tr[: args.calib_size], args.calib_size, space.image_sizes[-1]
+    )
     # a harder, fixed held-out set: each image shifted by up to 1 pixel and with pixel noise
-    X_hard = augment(X_te, torch.Generator().manual_seed(args.seed + 1), shift=args.eval_shift,
-                     noise=args.eval_noise)
+    X_hard = augment(
+        X_te,
+        torch.Generator().manual_seed(args.seed + 1),
+        shift=args.eval_shift,
+        noise=args.eval_noise,
+    )
     held_out = ResizedLoader(X_hard, y_te, args.eval_batch_size, space.image_sizes[-1])
-    evaluator = SupernetEvaluator(net, held_out, calibration_loader=calib, device="cpu",
-                                  num_threads=args.threads)
+    evaluator = SupernetEvaluator(
+        net, held_out, calibration_loader=calib, device="cpu", num_threads=args.threads
+    )
     dataset = AccuracyDataset(folder, space=space)
     t0 = time.perf_counter()
-    dataset.build(evaluator, n_arch=args.n_arch, image_sizes=args.image_sizes,
-                  random_state=args.seed, n_jobs=args.n_jobs, progress=not args.no_progress)
+    dataset.build(
+        evaluator,
+        n_arch=args.n_arch,
+        image_sizes=args.image_sizes,
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+        progress=not args.no_progress,
+    )
     return dataset, time.perf_counter() - t0
 
 
@@ -223,8 +266,16 @@ def export(dataset, out: Path, meta: dict) -> dict:
     """Write ``digits_subnets.csv`` (one row per (arch, image size)) and the metadata JSON."""
     X, y = dataset.load()
     rows = sorted(
-        (("-".join(map(str, a["ks"])), "-".join(map(str, a["e"])), "-".join(map(str, a["d"])),
-          int(a["image_size"]), float(t)) for a, t in zip(X, y)),
+        (
+            (
+                "-".join(map(str, a["ks"])),
+                "-".join(map(str, a["e"])),
+                "-".join(map(str, a["d"])),
+                int(a["image_size"]),
+                float(t),
+            )
+            for a, t in zip(X, y)
+        ),
     )
     lines = [["ks", "e", "d", "image_size", "top1"]]
     lines += [[ks, e, d, r, f"{t:.6f}"] for ks, e, d, r, t in rows]
@@ -341,56 +392,102 @@ def render_datasheet(meta: dict, n_params: int) -> str:
     st, rc, cfg = meta["statistics"], meta["recipe"], meta["space_config"]
     space = get_space(SPACE)
     rows = [("image size", "min", "median", "max")]
-    rows += [(r, f"{v['min'] * 100:.2f}", f"{v['median'] * 100:.2f}", f"{v['max'] * 100:.2f}")
-             for r, v in st["per_image_size"].items()]
+    rows += [
+        (r, f"{v['min'] * 100:.2f}", f"{v['median'] * 100:.2f}", f"{v['max'] * 100:.2f}")
+        for r, v in st["per_image_size"].items()
+    ]
     widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
     rule = "  ".join("=" * w for w in widths)
     body = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     table = "\n".join([rule, body[0], rule, *body[1:], rule])
     return DATASHEET.format(
-        n_records=st["n_records"], n_archs=st["n_archs"], n_sizes=len(st["image_sizes"]),
-        n_held_out=meta["n_held_out_images"], n_train=meta["n_train_images"],
-        min=st["top1_min"] * 100, median=st["top1_median"] * 100, max=st["top1_max"] * 100,
-        mean=st["top1_mean"] * 100, std=st["top1_std"] * 100, seed=rc["seed"],
-        seed_plus_1=rc["seed"] + 1, first_conv=space.first_conv_width,
-        first_block=space.first_block_width, stage_widths=space.stage_widths,
+        n_records=st["n_records"],
+        n_archs=st["n_archs"],
+        n_sizes=len(st["image_sizes"]),
+        n_held_out=meta["n_held_out_images"],
+        n_train=meta["n_train_images"],
+        min=st["top1_min"] * 100,
+        median=st["top1_median"] * 100,
+        max=st["top1_max"] * 100,
+        mean=st["top1_mean"] * 100,
+        std=st["top1_std"] * 100,
+        seed=rc["seed"],
+        seed_plus_1=rc["seed"] + 1,
+        first_conv=space.first_conv_width,
+        first_block=space.first_block_width,
+        stage_widths=space.stage_widths,
         stage_strides=tuple(space.stage_strides),
         se_stages=[i + 1 for i, se in enumerate(space.stage_se) if se],
-        final_expand=space.final_expand_width, last_channel=space.last_channel,
-        ks_list=cfg["ks_list"], e_list=cfg["expand_ratio_list"], d_list=cfg["depth_list"],
-        image_sizes=cfg["image_sizes"], n_params=n_params, noise=rc["noise"],
-        warmup_epochs=rc["warmup_epochs"], epochs=rc["epochs"], batch_size=rc["batch_size"],
-        n_random=rc["n_random"], kd_weight=rc["kd_weight"], ce_weight=round(1 - rc["kd_weight"], 3),
+        final_expand=space.final_expand_width,
+        last_channel=space.last_channel,
+        ks_list=cfg["ks_list"],
+        e_list=cfg["expand_ratio_list"],
+        d_list=cfg["depth_list"],
+        image_sizes=cfg["image_sizes"],
+        n_params=n_params,
+        noise=rc["noise"],
+        warmup_epochs=rc["warmup_epochs"],
+        epochs=rc["epochs"],
+        batch_size=rc["batch_size"],
+        n_random=rc["n_random"],
+        kd_weight=rc["kd_weight"],
+        ce_weight=round(1 - rc["kd_weight"], 3),
         optimizer="SGD with Nesterov momentum 0.9" if rc["optimizer"] == "sgd" else "AdamW",
-        lr=rc["lr"], weight_decay=rc["weight_decay"], train_seconds=meta["train_seconds"],
-        threads=rc["threads"], torch=meta["machine"]["torch"], calib_size=rc["calib_size"],
-        eval_shift=rc["eval_shift"], eval_noise=rc["eval_noise"],
-        build_seconds=meta["build_seconds_last_run"], n_jobs=rc["n_jobs"],
-        per_size_table=table, one_image=100 / meta["n_held_out_images"],
+        lr=rc["lr"],
+        weight_decay=rc["weight_decay"],
+        train_seconds=meta["train_seconds"],
+        threads=rc["threads"],
+        torch=meta["machine"]["torch"],
+        calib_size=rc["calib_size"],
+        eval_shift=rc["eval_shift"],
+        eval_noise=rc["eval_noise"],
+        build_seconds=meta["build_seconds_last_run"],
+        n_jobs=rc["n_jobs"],
+        per_size_table=table,
+        one_image=100 / meta["n_held_out_images"],
     )
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--work-dir", type=Path, default=REPO / "build" / "digits_subnets")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the CSV and JSON go")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--warmup-epochs", type=int, default=15,
-                   help="epochs training only the largest net (at random resolutions)")
+    p.add_argument(
+        "--warmup-epochs",
+        type=int,
+        default=15,
+        help="epochs training only the largest net (at random resolutions)",
+    )
     p.add_argument("--epochs", type=int, default=40, help="sandwich-rule epochs after the warm-up")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--optimizer", choices=["sgd", "adamw"], default="sgd")
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--weight-decay", type=float, default=5e-5)
-    p.add_argument("--n-random", type=int, default=2, help="random subnets per step besides max/min")
+    p.add_argument(
+        "--n-random", type=int, default=2, help="random subnets per step besides max/min"
+    )
     p.add_argument("--kd-weight", type=float, default=0.5)
     p.add_argument("--noise", type=float, default=0.05, help="Gaussian pixel noise of augmentation")
     p.add_argument("--n-arch", type=int, default=400, help="distinct archs (each at every size)")
-    p.add_argument("--image-sizes", type=int, nargs="+", default=None,
-                   help="resolutions evaluated (default: all of the space)")
-    p.add_argument("--calib-size", type=int, default=1198,
-                   help="training images for BN statistics (default: all of them)")
-    p.add_argument("--eval-shift", type=int, default=1, help="max shift (pixels) of held-out images")
+    p.add_argument(
+        "--image-sizes",
+        type=int,
+        nargs="+",
+        default=None,
+        help="resolutions evaluated (default: all of the space)",
+    )
+    p.add_argument(
+        "--calib-size",
+        type=int,
+        default=1198,
+        help="training images for BN statistics (default: all of them)",
+    )
+    p.add_argument(
+        "--eval-shift", type=int, default=1, help="max shift (pixels) of held-out images"
+    )
     p.add_argument("--eval-noise", type=float, default=0.1, help="pixel noise of held-out images")
     p.add_argument("--eval-batch-size", type=int, default=600)
     p.add_argument("--threads", type=int, default=1)
@@ -407,21 +504,29 @@ def main(argv=None) -> int:
     net, state = train_supernet(args, X_tr, y_tr, args.work_dir / "supernet.pt")
     if args.train_only:
         return 0
-    dataset, build_seconds = build_dataset(args, net, X_tr, y_tr, X_te, y_te,
-                                           args.work_dir / "ofa_format")
+    dataset, build_seconds = build_dataset(
+        args, net, X_tr, y_tr, X_te, y_te, args.work_dir / "ofa_format"
+    )
     meta = {
         "space": SPACE,
         "space_config": space.get_config(),
-        "recipe": {k: (v if not isinstance(v, Path) else str(v)) for k, v in vars(args).items()
-                   if k not in ("work_dir", "out", "train_only", "no_progress")},
+        "recipe": {
+            k: (v if not isinstance(v, Path) else str(v))
+            for k, v in vars(args).items()
+            if k not in ("work_dir", "out", "train_only", "no_progress")
+        },
         "n_train_images": len(y_tr),
         "n_held_out_images": len(y_te),
         "train_seconds": round(state["train_seconds"], 1),
         "build_seconds_last_run": round(build_seconds, 1),
         "history": state["history"],
-        "machine": {"python": platform.python_version(), "torch": torch.__version__,
-                    "processor": platform.processor() or platform.machine(),
-                    "threads": args.threads, "n_jobs": args.n_jobs},
+        "machine": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "processor": platform.processor() or platform.machine(),
+            "threads": args.threads,
+            "n_jobs": args.n_jobs,
+        },
     }
     args.out.mkdir(parents=True, exist_ok=True)
     meta = export(dataset, args.out, meta)

@@ -14,9 +14,20 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = [
-    "is_bool", "is_int", "is_real", "check_int", "check_real", "check_choice_list", "check_int_list",
-    "check_options", "check_name", "reject_non_numbers", "check_finite_predictions",
-    "check_predictions", "zero_samples_error", "n_rows",
+    "is_bool",
+    "is_int",
+    "is_real",
+    "check_int",
+    "check_real",
+    "check_choice_list",
+    "check_int_list",
+    "check_options",
+    "check_name",
+    "reject_non_numbers",
+    "check_finite_predictions",
+    "check_predictions",
+    "zero_samples_error",
+    "n_rows",
 ]
 
 
@@ -48,8 +59,13 @@ def check_int(name: str, value: Any, *, low: int | None = None, odd: bool = Fals
 
 
 def check_real(
-    name: str, value: Any, *, low: float | None = None, high: float | None = None,
-    low_open: bool = False, high_open: bool = False,
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
 ) -> float:
     """``value`` as a finite float within ``[low, high]`` (ends open where asked)."""
     if not is_real(value):
@@ -66,13 +82,21 @@ def check_real(
 
 
 def check_choice_list(
-    name: str, values: Any, *, kind: str = "int", low: float | None = None,
-    low_open: bool = False, odd: bool = False, length: int | None = None,
+    name: str,
+    values: Any,
+    *,
+    kind: str = "int",
+    low: float | None = None,
+    low_open: bool = False,
+    odd: bool = False,
+    length: int | None = None,
     distinct: bool = True,
 ) -> tuple:
     """A non-empty list of distinct ints (or reals), each checked like :func:`check_int`."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) and not hasattr(
-        values, "__array__"
+    if (
+        isinstance(values, (str, bytes))
+        or not isinstance(values, Sequence)
+        and not hasattr(values, "__array__")
     ):
         what = "ints" if kind == "int" else "numbers"
         raise TypeError(f"{name} must be a list of {what}, got {type(values).__name__} {values!r}")

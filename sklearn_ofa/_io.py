@@ -137,7 +137,9 @@ def atomic_folder(path: str | os.PathLike, *, replace: bool = True) -> Iterator[
             except OSError:
                 if not replace:
                     raise FileExistsError(17, "folder exists and is not empty", str(path)) from None
-                old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f"{TMP_PREFIX}{path.name}.old."))
+                old = Path(
+                    tempfile.mkdtemp(dir=path.parent, prefix=f"{TMP_PREFIX}{path.name}.old.")
+                )
                 os.rename(path, old / "d")
                 try:
                     os.rename(tmp, path)
@@ -209,9 +211,7 @@ class Journal:
             try:
                 out.append((no, json.loads(line)))
             except ValueError:  # JSONDecodeError and UnicodeDecodeError
-                raise ValueError(
-                    f"{self.path}, line {no}: not valid JSON: {line[:80]!r}"
-                ) from None
+                raise ValueError(f"{self.path}, line {no}: not valid JSON: {line[:80]!r}") from None
         return out
 
     def _open(self) -> int:

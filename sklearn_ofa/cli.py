@@ -100,8 +100,9 @@ def _read_archs(path: str, what: str = "archs file") -> list[dict]:
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
-        raise CLIError(f"{what} {path} must hold an arch dict or a list of them, "
-                       f"got {type(data).__name__}")
+        raise CLIError(
+            f"{what} {path} must hold an arch dict or a list of them, got {type(data).__name__}"
+        )
     if not data:
         raise CLIError(f"{what} {path} holds no arch (an empty list)")
     return data
@@ -113,7 +114,8 @@ def _int_list(text: str) -> list[int]:
         values = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"must be comma-separated integers such as 160,224, got {text!r}") from None
+            f"must be comma-separated integers such as 160,224, got {text!r}"
+        ) from None
     if not values or min(values) <= 0:
         raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}")
     return values
@@ -127,7 +129,8 @@ def _float_list(text: str) -> list[float]:
         values = [float(s) for s in text.split(",") if s.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"must be comma-separated numbers such as 20,25, got {text!r}") from None
+            f"must be comma-separated numbers such as 20,25, got {text!r}"
+        ) from None
     if not values or not all(math.isfinite(v) for v in values):
         raise argparse.ArgumentTypeError(f"must be comma-separated finite numbers, got {text!r}")
     return values
@@ -165,7 +168,9 @@ def _check_out_folder(path: str, flag: str, *, owned: Any) -> Path:
     if p.exists() and not p.is_dir():
         raise CLIError(f"{flag} {path} is a file, not a folder")
     if p.is_dir():
-        foreign = [q.name for q in p.iterdir() if not owned(q) and not q.name.startswith(TMP_PREFIX)]
+        foreign = [
+            q.name for q in p.iterdir() if not owned(q) and not q.name.startswith(TMP_PREFIX)
+        ]
         if foreign:
             raise CLIError(
                 f"{flag} {path} exists and holds files this command did not write "
@@ -254,8 +259,9 @@ def _load_model(path: str, kind: str, args: argparse.Namespace, flag: str) -> An
     except (OSError, EOFError, MemoryError) as exc:
         raise CLIError(f"{flag} {path} cannot be read: {_oneline(exc)}") from exc
     except Exception as exc:  # a trusted pickle can raise anything while it loads
-        raise CLIError(f"{flag} {path} could not be loaded: {type(exc).__name__}: "
-                       f"{_oneline(exc)}") from exc
+        raise CLIError(
+            f"{flag} {path} could not be loaded: {type(exc).__name__}: {_oneline(exc)}"
+        ) from exc
     if not _is_kind(obj, kind):
         raise CLIError(f"{flag} {path} holds {_describe(obj)}; expected {_KINDS[kind]}")
     return obj
@@ -276,8 +282,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             if args.image_size is None and run.exists():
                 run_cfg = _read_json(run, "run.config")
                 if not isinstance(run_cfg, dict) or not isinstance(run_cfg.get("image_size"), int):
-                    raise CLIError(f"run.config {run} has no integer 'image_size'; "
-                                   f"pass --image-size")
+                    raise CLIError(
+                        f"run.config {run} has no integer 'image_size'; pass --image-size"
+                    )
                 args.image_size = run_cfg["image_size"]
         net = build_net(_read_json(cfg_path, "net.config"))
         r = args.image_size or 224
@@ -309,8 +316,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         "flops": int(flops.flops),
     }
     if not args.no_latency:
-        res = measure_latency(net, (3, r, r), warmup=args.warmup, repeats=args.repeats,
-                              num_threads=args.threads)
+        res = measure_latency(
+            net, (3, r, r), warmup=args.warmup, repeats=args.repeats, num_threads=args.threads
+        )
         out["cpu_latency_ms"] = {"median": res.median_ms, "iqr": res.iqr_ms, "n": res.count}
     text = "\n".join(f"{k:>15}: {v}" for k, v in out.items())
     _print(args, out, text)
@@ -329,15 +337,23 @@ def cmd_lut_build(args: argparse.Namespace) -> int:
         raise CLIError(f"--cache {cache} is a folder, not a journal file")
     _check_writable_parent(Path(cache), "--cache")
     lut = LatencyTable(
-        args.space, image_sizes=args.image_sizes, device=args.device, num_threads=args.threads,
-        warmup=args.warmup, repeats=args.repeats, cache_path=cache,
+        args.space,
+        image_sizes=args.image_sizes,
+        device=args.device,
+        num_threads=args.threads,
+        warmup=args.warmup,
+        repeats=args.repeats,
+        cache_path=cache,
         verbose=not args.quiet,
     ).fit()
     _save_model(lut, args.out)
     if args.yaml:
         _write_yaml_folder(lut, args.yaml)
-    _print(args, {"out": args.out, "distinct_blocks": lut.n_blocks_, "settings": lut.settings_},
-           f"profiled {lut.n_blocks_} blocks -> {args.out}")
+    _print(
+        args,
+        {"out": args.out, "distinct_blocks": lut.n_blocks_, "settings": lut.settings_},
+        f"profiled {lut.n_blocks_} blocks -> {args.out}",
+    )
     return 0
 
 
@@ -353,8 +369,10 @@ def cmd_lut_convert(args: argparse.Namespace) -> int:
     from .efficiency import LatencyTable
 
     if bool(args.from_yaml) == bool(args.table):
-        raise CLIError("give exactly one of --from-yaml (OFA YAML -> fitted table) and "
-                       "--table (fitted table -> OFA YAML folder)")
+        raise CLIError(
+            "give exactly one of --from-yaml (OFA YAML -> fitted table) and "
+            "--table (fitted table -> OFA YAML folder)"
+        )
     if args.from_yaml:
         _check_out_file(args.out)
         src = Path(args.from_yaml)
@@ -368,8 +386,11 @@ def cmd_lut_convert(args: argparse.Namespace) -> int:
                 f"{lut.space_.name!r} at image sizes {sorted(lut.lut_)}; check --space"
             )
         _save_model(lut, args.out)
-        _print(args, {"out": args.out, "blocks": lut.n_blocks_},
-               f"{lut.n_blocks_} blocks -> {args.out}")
+        _print(
+            args,
+            {"out": args.out, "blocks": lut.n_blocks_},
+            f"{lut.n_blocks_} blocks -> {args.out}",
+        )
     else:
         _check_out_folder(args.out, "--out", owned=_is_yaml_table)
         lut = _load_model(args.table, "latency_table", args, "--table")
@@ -418,7 +439,9 @@ def cmd_acc_cv(args: argparse.Namespace) -> int:
         raise CLIError(f"--folds = {args.folds} is not allowed; allowed values: integers >= 2")
     X, y, space = _dataset_xy(args)
     res = cross_validate(
-        make_accuracy_pipeline(space, random_state=args.seed), X, y,
+        make_accuracy_pipeline(space, random_state=args.seed),
+        X,
+        y,
         cv=KFold(args.folds, shuffle=True, random_state=args.seed),
         scoring={"kendall_tau": kendall_tau_scorer, "rmse_points": neg_rmse_points_scorer},
         error_score="raise",
@@ -429,8 +452,13 @@ def cmd_acc_cv(args: argparse.Namespace) -> int:
         "kendall_tau_std": float(res["test_kendall_tau"].std()),
         "rmse_points_mean": float(-res["test_rmse_points"].mean()),
     }
-    _print(args, out, "\n".join(f"{k:>18}: {v:.4f}" if isinstance(v, float) else f"{k:>18}: {v}"
-                                 for k, v in out.items()))
+    _print(
+        args,
+        out,
+        "\n".join(
+            f"{k:>18}: {v:.4f}" if isinstance(v, float) else f"{k:>18}: {v}" for k, v in out.items()
+        ),
+    )
     return 0
 
 
@@ -447,18 +475,26 @@ def _import_evaluator(spec: str | None) -> Any:
     import importlib
 
     if not spec or ":" not in spec:
-        raise CLIError(f"--evaluator must be 'module:attribute' (e.g. mypkg.evals:evaluate), got {spec!r}")
+        raise CLIError(
+            f"--evaluator must be 'module:attribute' (e.g. mypkg.evals:evaluate), got {spec!r}"
+        )
     module_name, _, attr = spec.partition(":")
     try:
         obj = importlib.import_module(module_name)
     except ImportError as exc:
-        raise CLIError(f"--evaluator {spec!r}: cannot import module {module_name!r} ({exc})") from None
+        raise CLIError(
+            f"--evaluator {spec!r}: cannot import module {module_name!r} ({exc})"
+        ) from None
     except Exception as exc:  # the user's module failed while it was imported
-        raise CLIError(f"--evaluator {spec!r}: importing module {module_name!r} failed "
-                       f"({type(exc).__name__}: {_oneline(exc)})") from exc
+        raise CLIError(
+            f"--evaluator {spec!r}: importing module {module_name!r} failed "
+            f"({type(exc).__name__}: {_oneline(exc)})"
+        ) from exc
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise CLIError(f"--evaluator {spec!r}: module {module_name!r} has no attribute {attr!r}")
+            raise CLIError(
+                f"--evaluator {spec!r}: module {module_name!r} has no attribute {attr!r}"
+            )
         obj = getattr(obj, part)
     if not (callable(obj) or hasattr(obj, "evaluate_batch")):
         raise CLIError(f"--evaluator {spec!r} is neither callable nor has an evaluate_batch method")
@@ -491,16 +527,24 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     if args.action == "build":
         evaluator = _import_evaluator(args.evaluator)
         try:
-            ds.build(evaluator, n_arch=args.n_arch, image_sizes=args.image_sizes,
-                     random_state=args.seed, n_jobs=args.n_jobs, batch_size=args.batch_size,
-                     progress=not args.json)
+            ds.build(
+                evaluator,
+                n_arch=args.n_arch,
+                image_sizes=args.image_sizes,
+                random_state=args.seed,
+                n_jobs=args.n_jobs,
+                batch_size=args.batch_size,
+                progress=not args.json,
+            )
         except (ValueError, TypeError, OSError):
             raise
         except Exception as exc:
             if _raised_in_module(exc, args.evaluator.partition(":")[0]):  # the user's code failed
-                raise CLIError(f"--evaluator {args.evaluator} raised {type(exc).__name__}: "
-                               f"{_oneline(exc)} (finished evaluations are kept; a rerun "
-                               f"resumes)") from exc
+                raise CLIError(
+                    f"--evaluator {args.evaluator} raised {type(exc).__name__}: "
+                    f"{_oneline(exc)} (finished evaluations are kept; a rerun "
+                    f"resumes)"
+                ) from exc
             raise
     if args.action == "merge":
         ds.merge()
@@ -510,8 +554,14 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     sizes = sorted({a["image_size"] for a in X})
     out = {"folder": args.folder, "n_records": len(X), "image_sizes": sizes}
     if len(y):
-        out.update({"top1_min": float(np.min(y)), "top1_median": float(np.median(y)),
-                    "top1_max": float(np.max(y)), "top1_std": float(np.std(y))})
+        out.update(
+            {
+                "top1_min": float(np.min(y)),
+                "top1_median": float(np.median(y)),
+                "top1_max": float(np.max(y)),
+                "top1_std": float(np.std(y)),
+            }
+        )
     _print(args, out, "\n".join(f"{k:>12}: {v}" for k, v in out.items()))
     return 0
 
@@ -523,20 +573,34 @@ def cmd_search(args: argparse.Namespace) -> int:
     acc = _load_model(args.accuracy, "accuracy", args, "--accuracy")
     eff = _load_model(args.efficiency, "latency", args, "--efficiency")
     finder = EvolutionFinder(
-        acc, eff, population_size=args.population, n_generations=args.generations,
+        acc,
+        eff,
+        population_size=args.population,
+        n_generations=args.generations,
         random_state=args.seed,
     )
     results = []
     for c in args.constraint:
         res = finder.search(c)
-        results.append({"constraint": c, "accuracy": float(res.accuracy),
-                        "efficiency": float(res.efficiency),
-                        "generations": int(res.history.generation[-1]),
-                        "population": int(args.population), "arch": res.arch})
-    _print(args, results, "\n".join(
-        f"<= {r['constraint']:g}: acc {r['accuracy']:.4f} eff {r['efficiency']:.3f} "
-        f"({r['generations']} generations) {json.dumps(r['arch'])}"
-        for r in results))
+        results.append(
+            {
+                "constraint": c,
+                "accuracy": float(res.accuracy),
+                "efficiency": float(res.efficiency),
+                "generations": int(res.history.generation[-1]),
+                "population": int(args.population),
+                "arch": res.arch,
+            }
+        )
+    _print(
+        args,
+        results,
+        "\n".join(
+            f"<= {r['constraint']:g}: acc {r['accuracy']:.4f} eff {r['efficiency']:.3f} "
+            f"({r['generations']} generations) {json.dumps(r['arch'])}"
+            for r in results
+        ),
+    )
     return 0
 
 
@@ -562,28 +626,40 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sklearn-ofa",
         description="Once-for-All NAS predictors: accuracy pipelines, FLOPs and latency tables, search.",
         epilog="Start with: sklearn-ofa demo --out report/   (the whole workflow on bundled data). "
-               "Errors: one line on stderr, exit 2 (user error), 1 (bug), 130 (interrupted); "
-               "--debug shows the traceback.",
+        "Errors: one line on stderr, exit 2 (user error), 1 (bug), 130 (interrupted); "
+        "--debug shows the traceback.",
     )
     p.add_argument("--version", action="version", version=_version())
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def common(sp):
-        sp.add_argument("--json", action="store_true", help="machine-readable output (only JSON on stdout)")
-        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the traceback of an error")
+        sp.add_argument(
+            "--json", action="store_true", help="machine-readable output (only JSON on stdout)"
+        )
+        sp.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show the traceback of an error",
+        )
         return sp
 
     def trust(sp):
-        sp.add_argument("--trust-pickle", action="store_true",
-                        help="allow loading pickle/joblib model files (they can run arbitrary code; "
-                             "only for files you made or trust)")
+        sp.add_argument(
+            "--trust-pickle",
+            action="store_true",
+            help="allow loading pickle/joblib model files (they can run arbitrary code; "
+            "only for files you made or trust)",
+        )
         return sp
 
     d = common(sub.add_parser("demo", help="the main job on the bundled digits data"))
-    d.add_argument("--out", default="sklearn-ofa-demo",
-                   help="report folder (written whole; a previous report there is replaced)")
+    d.add_argument(
+        "--out",
+        default="sklearn-ofa-demo",
+        help="report folder (written whole; a previous report there is replaced)",
+    )
     d.add_argument("--quick", action="store_true", help="smaller settings (for tests)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--quiet", action="store_true")
@@ -591,7 +667,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = common(sub.add_parser("info", help="params, MACs and CPU latency of an arch or net.config"))
     i.add_argument("--arch", help="arch JSON string or file")
-    i.add_argument("--net-config", help="OFA net.config file, or a folder with net.config and run.config")
+    i.add_argument(
+        "--net-config", help="OFA net.config file, or a folder with net.config and run.config"
+    )
     i.add_argument("--space", default="ofa_mbv3_w1.2")
     i.add_argument("--image-size", type=int)
     i.add_argument("--threads", type=int, default=1)
@@ -601,18 +679,23 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_info)
 
     lut = sub.add_parser("lut", help="latency lookup tables")
-    lut.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    lut.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     lut = lut.add_subparsers(dest="action", required=True, parser_class=_Parser)
     b = common(lut.add_parser("build", help="profile a space on this machine"))
     b.add_argument("--space", default="ofa_mbv3_w1.2")
-    b.add_argument("--image-sizes", type=_int_list, help="comma-separated, e.g. 160,176,192,208,224")
+    b.add_argument(
+        "--image-sizes", type=_int_list, help="comma-separated, e.g. 160,176,192,208,224"
+    )
     b.add_argument("--device", default="cpu")
     b.add_argument("--threads", type=int, default=1)
     b.add_argument("--warmup", type=int, default=5)
     b.add_argument("--repeats", type=int, default=20)
     b.add_argument("--cache", help="journal file (default: OUT.jsonl); a rerun resumes from it")
-    b.add_argument("--out", required=True,
-                   help="fitted table (.skops; a .joblib/.pkl name writes a pickle)")
+    b.add_argument(
+        "--out", required=True, help="fitted table (.skops; a .joblib/.pkl name writes a pickle)"
+    )
     b.add_argument("--yaml", help="also write OFA YAML files into this folder")
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(func=cmd_lut_build)
@@ -624,22 +707,34 @@ def build_parser() -> argparse.ArgumentParser:
     lc.add_argument("--from-yaml", help="folder or file of OFA YAML tables")
     lc.add_argument("--table", help="fitted table (.skops) to write as an OFA YAML folder")
     lc.add_argument("--space", default="ofa_mbv3_w1.2")
-    lc.add_argument("--out", required=True,
-                    help="with --from-yaml: the fitted table (.skops); with --table: the YAML folder")
+    lc.add_argument(
+        "--out",
+        required=True,
+        help="with --from-yaml: the fitted table (.skops); with --table: the YAML folder",
+    )
     lc.set_defaults(func=cmd_lut_convert)
 
     acc = sub.add_parser("acc", help="accuracy predictor")
-    acc.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    acc.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     acc = acc.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    for name, func, hlp in (("fit", cmd_acc_fit, "fit the default pipeline"),
-                            ("cv", cmd_acc_cv, "cross-validate the default pipeline")):
+    for name, func, hlp in (
+        ("fit", cmd_acc_fit, "fit the default pipeline"),
+        ("cv", cmd_acc_cv, "cross-validate the default pipeline"),
+    ):
         a = common(acc.add_parser(name, help=hlp))
-        a.add_argument("--data", default="digits", help="'digits' (bundled) or an OFA dataset folder")
+        a.add_argument(
+            "--data", default="digits", help="'digits' (bundled) or an OFA dataset folder"
+        )
         a.add_argument("--space", default="ofa_mbv3_w1.2", help="space of an OFA dataset folder")
         a.add_argument("--seed", type=int, default=0)
         if name == "fit":
-            a.add_argument("--out", required=True,
-                           help="fitted pipeline (.skops; a .joblib/.pkl name writes a pickle)")
+            a.add_argument(
+                "--out",
+                required=True,
+                help="fitted pipeline (.skops; a .joblib/.pkl name writes a pickle)",
+            )
         else:
             a.add_argument("--folds", type=int, default=5)
         a.set_defaults(func=func)
@@ -649,15 +744,22 @@ def build_parser() -> argparse.ArgumentParser:
     ap.set_defaults(func=cmd_acc_predict)
 
     ds = common(sub.add_parser("dataset", help="accuracy datasets in OFA's layout"))
-    ds.add_argument("action", choices=["build", "merge", "info"],
-                    help="build: evaluate missing archs (resumes); merge: fold a src/ folder in")
+    ds.add_argument(
+        "action",
+        choices=["build", "merge", "info"],
+        help="build: evaluate missing archs (resumes); merge: fold a src/ folder in",
+    )
     ds.add_argument("folder")
     ds.add_argument("--space", default="ofa_mbv3_w1.2")
-    ds.add_argument("--evaluator", help="build: module:attribute of a callable arch -> top-1 "
-                                        "or of an evaluator with evaluate_batch")
+    ds.add_argument(
+        "--evaluator",
+        help="build: module:attribute of a callable arch -> top-1 "
+        "or of an evaluator with evaluate_batch",
+    )
     ds.add_argument("--n-arch", type=int, default=1000, help="build: distinct archs to sample")
-    ds.add_argument("--image-sizes", type=_int_list,
-                    help="build: comma-separated sizes per arch (default: all)")
+    ds.add_argument(
+        "--image-sizes", type=_int_list, help="build: comma-separated sizes per arch (default: all)"
+    )
     ds.add_argument("--n-jobs", type=int, default=1)
     ds.add_argument("--batch-size", type=int, default=1, help="build: archs per task")
     ds.add_argument("--seed", type=int, default=0)
@@ -666,8 +768,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = trust(common(sub.add_parser("search", help="evolutionary search with fitted predictors")))
     s.add_argument("--accuracy", required=True, help="fitted accuracy pipeline (.skops)")
     s.add_argument("--efficiency", required=True, help="fitted LatencyTable or FLOPsModel (.skops)")
-    s.add_argument("--constraint", required=True, type=_float_list,
-                   help="one or more comma-separated limits")
+    s.add_argument(
+        "--constraint", required=True, type=_float_list, help="one or more comma-separated limits"
+    )
     s.add_argument("--population", type=int, default=100)
     s.add_argument("--generations", type=int, default=50)
     s.add_argument("--seed", type=int, default=0)
@@ -693,8 +796,10 @@ def _os_message(exc: OSError) -> str:
         import filelock
 
         if isinstance(exc, filelock.Timeout):
-            return (f"another process holds the lock {exc.lock_file}; wait for it to finish "
-                    f"(or remove the lock file if no process is running)")
+            return (
+                f"another process holds the lock {exc.lock_file}; wait for it to finish "
+                f"(or remove the lock file if no process is running)"
+            )
     except ImportError:  # pragma: no cover
         pass
     if exc.strerror and exc.filename is not None:

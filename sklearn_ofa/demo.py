@@ -17,11 +17,21 @@ __all__ = ["run_demo", "REPORT_FILES"]
 
 #: Names that a report folder of :func:`run_demo` holds (older releases wrote
 #: the models as ``.joblib``); a folder holding anything else is not replaced.
-REPORT_FILES = frozenset({
-    "report.json", "report.txt", "accuracy_parity.png", "latency_parity.png", "pareto.png",
-    "accuracy_pipeline.skops", "latency_table.skops", "latency_table_yaml", "lut_journal.jsonl",
-    "accuracy_pipeline.joblib", "latency_table.joblib",
-})
+REPORT_FILES = frozenset(
+    {
+        "report.json",
+        "report.txt",
+        "accuracy_parity.png",
+        "latency_parity.png",
+        "pareto.png",
+        "accuracy_pipeline.skops",
+        "latency_table.skops",
+        "latency_table_yaml",
+        "lut_journal.jsonl",
+        "accuracy_pipeline.joblib",
+        "latency_table.joblib",
+    }
+)
 
 
 def _log(verbose: bool, msg: str) -> None:
@@ -31,11 +41,20 @@ def _log(verbose: bool, msg: str) -> None:
 
 def _write_json(path: Path, payload: Any) -> None:
     with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+        tmp.write_text(
+            json.dumps(
+                payload, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)
+            )
+        )
 
 
-def run_demo(out: str | os.PathLike = "sklearn-ofa-demo", *, quick: bool = False,
-             random_state: int = 0, verbose: bool = True) -> dict:
+def run_demo(
+    out: str | os.PathLike = "sklearn-ofa-demo",
+    *,
+    quick: bool = False,
+    random_state: int = 0,
+    verbose: bool = True,
+) -> dict:
     """Cross-validate the accuracy pipeline, profile a CPU latency table, search, report.
 
     On the bundled :func:`~sklearn_ofa.datasets.load_digits_subnets` data:
@@ -83,8 +102,11 @@ def run_demo(out: str | os.PathLike = "sklearn-ofa-demo", *, quick: bool = False
     """
     out = Path(out)
     if out.is_dir():
-        foreign = sorted(p.name for p in out.iterdir()
-                         if p.name not in REPORT_FILES and not p.name.startswith(".tmp-"))
+        foreign = sorted(
+            p.name
+            for p in out.iterdir()
+            if p.name not in REPORT_FILES and not p.name.startswith(".tmp-")
+        )
         if foreign:
             raise ValueError(
                 f"out = {str(out)!r} holds files that are not part of a demo report "
@@ -108,7 +130,6 @@ def _run(out: Path, journal: Path, *, quick: bool, random_state: int, verbose: b
     from .datasets import load_digits_subnets
     from .efficiency import FLOPsModel, LatencyTable
     from .metrics import kendall_tau, latency_report, rmse
-
     from .persistence import save
 
     torch.set_num_threads(1)
@@ -126,15 +147,25 @@ def _run(out: Path, journal: Path, *, quick: bool, random_state: int, verbose: b
     folds = 3 if quick else 5
     pipe = make_accuracy_pipeline(space, random_state=random_state)
     t0 = time.perf_counter()
-    cv_pred = cross_val_predict(pipe, X, y, cv=KFold(folds, shuffle=True, random_state=random_state))
+    cv_pred = cross_val_predict(
+        pipe, X, y, cv=KFold(folds, shuffle=True, random_state=random_state)
+    )
     tau = kendall_tau(y, cv_pred)
     rmse_points = 100 * rmse(y, cv_pred)
     report["accuracy"] = {
-        "n_subnets": len(X), "folds": folds, "kendall_tau_cv": tau, "rmse_points_cv": rmse_points,
-        "top1_min": float(y.min()), "top1_median": float(np.median(y)), "top1_max": float(y.max()),
+        "n_subnets": len(X),
+        "folds": folds,
+        "kendall_tau_cv": tau,
+        "rmse_points_cv": rmse_points,
+        "top1_min": float(y.min()),
+        "top1_median": float(np.median(y)),
+        "top1_max": float(y.max()),
         "cv_seconds": round(time.perf_counter() - t0, 1),
     }
-    _log(verbose, f"accuracy pipeline, {folds}-fold CV: Kendall tau {tau:.3f}, RMSE {rmse_points:.2f} points")
+    _log(
+        verbose,
+        f"accuracy pipeline, {folds}-fold CV: Kendall tau {tau:.3f}, RMSE {rmse_points:.2f} points",
+    )
     acc_model = make_accuracy_pipeline(space, random_state=random_state).fit(X, y)
     save(acc_model, out / "accuracy_pipeline.skops")
 
@@ -147,19 +178,27 @@ def _run(out: Path, journal: Path, *, quick: bool, random_state: int, verbose: b
     measured = lut.measure(val_codes)
     raw = lut.predict_raw(val_codes)
     cal_est = LatencyTable(space, table=lut.lut_, calibration="linear", **reps)
-    cal_pred = cross_val_predict(cal_est, val_codes, measured,
-                                 cv=KFold(4, shuffle=True, random_state=random_state))
-    calibrated = LatencyTable(space, table=lut.lut_, calibration="linear", **reps).fit(val_codes, measured)
+    cal_pred = cross_val_predict(
+        cal_est, val_codes, measured, cv=KFold(4, shuffle=True, random_state=random_state)
+    )
+    calibrated = LatencyTable(space, table=lut.lut_, calibration="linear", **reps).fit(
+        val_codes, measured
+    )
     save(calibrated, out / "latency_table.skops")
     lut.to_ofa_yaml(out / "latency_table_yaml")
     report["latency"] = {
-        "distinct_blocks": lut.n_blocks_, "settings": lut.settings_,
-        "validation_subnets": n_val, "raw": latency_report(measured, raw),
+        "distinct_blocks": lut.n_blocks_,
+        "settings": lut.settings_,
+        "validation_subnets": n_val,
+        "raw": latency_report(measured, raw),
         "calibrated_cv": latency_report(measured, cal_pred),
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    _log(verbose, f"latency table: {lut.n_blocks_} blocks; calibrated CV MAPE "
-                  f"{report['latency']['calibrated_cv']['mape_pct']:.1f}%")
+    _log(
+        verbose,
+        f"latency table: {lut.n_blocks_} blocks; calibrated CV MAPE "
+        f"{report['latency']['calibrated_cv']['mape_pct']:.1f}%",
+    )
     mmacs = FLOPsModel(space).fit()
 
     # 3. search -------------------------------------------------------------
@@ -169,31 +208,41 @@ def _run(out: Path, journal: Path, *, quick: bool, random_state: int, verbose: b
     lat = calibrated.predict(probe)
     constraints = [float(np.quantile(lat, q)) for q in (0.2, 0.5, 0.8)]
     finder = EvolutionFinder(
-        acc_model, calibrated, population_size=50 if quick else 100,
-        n_generations=10 if quick else 30, random_state=random_state,
+        acc_model,
+        calibrated,
+        population_size=50 if quick else 100,
+        n_generations=10 if quick else 30,
+        random_state=random_state,
     )
     searches = []
     for c in constraints:
         res = finder.search(c)
-        searches.append({
-            "latency_constraint_ms": c, "predicted_top1": float(res.accuracy),
-            "predicted_latency_ms": float(res.efficiency),
-            "mmacs": float(mmacs.predict([res.arch])[0]), "arch": res.arch,
-        })
+        searches.append(
+            {
+                "latency_constraint_ms": c,
+                "predicted_top1": float(res.accuracy),
+                "predicted_latency_ms": float(res.efficiency),
+                "mmacs": float(mmacs.predict([res.arch])[0]),
+                "arch": res.arch,
+            }
+        )
         _log(verbose, f"search <= {c:.3f} ms: top-1 {res.accuracy:.4f} at {res.efficiency:.3f} ms")
     report["search"] = searches
     report["seconds_total"] = round(time.perf_counter() - t_start, 1)
 
     # figures ---------------------------------------------------------------
-    report["figures"] = _figures(out, y, cv_pred, tau, measured, raw, cal_pred, searches, probe,
-                                 acc_model, calibrated)
+    report["figures"] = _figures(
+        out, y, cv_pred, tau, measured, raw, cal_pred, searches, probe, acc_model, calibrated
+    )
     report["text"] = _text(report)
     (out / "report.txt").write_text(report["text"] + "\n")
     _write_json(out / "report.json", report)
     return report
 
 
-def _figures(out, y, cv_pred, tau, measured, raw, cal_pred, searches, probe, acc_model, lut) -> list[str]:
+def _figures(
+    out, y, cv_pred, tau, measured, raw, cal_pred, searches, probe, acc_model, lut
+) -> list[str]:
     try:
         import matplotlib
 
@@ -210,11 +259,22 @@ def _figures(out, y, cv_pred, tau, measured, raw, cal_pred, searches, probe, acc
     files.append("latency_parity.png")
     acc = acc_model.predict(probe)
     lat = lut.predict(probe)
-    fig = plotting.plot_pareto_front(acc, lat, xlabel="predicted latency (ms)",
-                                     constraints=[s["latency_constraint_ms"] for s in searches])
+    fig = plotting.plot_pareto_front(
+        acc,
+        lat,
+        xlabel="predicted latency (ms)",
+        constraints=[s["latency_constraint_ms"] for s in searches],
+    )
     ax = fig.axes[0]
-    ax.scatter([s["predicted_latency_ms"] for s in searches], [s["predicted_top1"] for s in searches],
-               marker="*", s=120, color="crimson", zorder=5, label="search results")
+    ax.scatter(
+        [s["predicted_latency_ms"] for s in searches],
+        [s["predicted_top1"] for s in searches],
+        marker="*",
+        s=120,
+        color="crimson",
+        zorder=5,
+        label="search results",
+    )
     ax.legend(fontsize=7)
     fig.savefig(out / "pareto.png", dpi=110, bbox_inches="tight")
     files.append("pareto.png")
@@ -241,8 +301,10 @@ def _text(report: dict) -> str:
         "search:",
     ]
     for s in report["search"]:
-        lines.append(f"  latency <= {s['latency_constraint_ms']:.3f} ms: predicted top-1 "
-                     f"{s['predicted_top1']:.4f} at {s['predicted_latency_ms']:.3f} ms, "
-                     f"{s['mmacs']:.2f} M MACs")
+        lines.append(
+            f"  latency <= {s['latency_constraint_ms']:.3f} ms: predicted top-1 "
+            f"{s['predicted_top1']:.4f} at {s['predicted_latency_ms']:.3f} ms, "
+            f"{s['mmacs']:.2f} M MACs"
+        )
     lines.append(f"total {report['seconds_total']} s")
     return "\n".join(lines)

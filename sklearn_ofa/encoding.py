@@ -22,8 +22,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from ._versioning import VersionStampMixin
 from ._checks import check_int_list
+from ._versioning import VersionStampMixin
 from .exceptions import ArchTypeError, ArchValueError
 from .spaces import SearchSpace, get_space
 
@@ -178,8 +178,9 @@ class ArchEncoder(VersionStampMixin, TransformerMixin, BaseEstimator):
         if self.image_sizes is None:
             space = get_space(self.space)
         else:
-            space = get_space(self.space, image_sizes=check_int_list("image_sizes",
-                                                                     self.image_sizes))
+            space = get_space(
+                self.space, image_sizes=check_int_list("image_sizes", self.image_sizes)
+            )
         cols = feature_gene_columns(space)
         sizes = space.n_choices[cols]
         self.space_ = space

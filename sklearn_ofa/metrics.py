@@ -32,11 +32,15 @@ def _values(name: str, y: Any) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"{name}[{i}] = {float(arr[i])!r} is not allowed; allowed values: finite numbers")
+        raise ValueError(
+            f"{name}[{i}] = {float(arr[i])!r} is not allowed; allowed values: finite numbers"
+        )
     return arr
 
 
-def _pair(y_true: Any, y_pred: Any, *, positive_truth: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def _pair(
+    y_true: Any, y_pred: Any, *, positive_truth: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Both arrays as finite float64 vectors of the same, non-zero length."""
     t = _values("y_true", y_true)
     p = _values("y_pred", y_pred)
@@ -56,8 +60,11 @@ def _pair(y_true: Any, y_pred: Any, *, positive_truth: bool = False) -> tuple[np
 
 
 @validate_params(
-    {"y_true": ["array-like"], "y_pred": ["array-like"],
-     "constant": [StrOptions({"raise"}), numbers.Real]},
+    {
+        "y_true": ["array-like"],
+        "y_pred": ["array-like"],
+        "constant": [StrOptions({"raise"}), numbers.Real],
+    },
     prefer_skip_nested_validation=True,
 )
 def kendall_tau(y_true: Any, y_pred: Any, *, constant: str | float = "raise") -> float:
@@ -100,8 +107,9 @@ def kendall_tau(y_true: Any, y_pred: Any, *, constant: str | float = "raise") ->
     return float(kendalltau(t, p).statistic)
 
 
-@validate_params({"y_true": ["array-like"], "y_pred": ["array-like"]},
-                 prefer_skip_nested_validation=True)
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"]}, prefer_skip_nested_validation=True
+)
 def rmse(y_true: Any, y_pred: Any) -> float:
     """Root-mean-square error (:func:`sklearn.metrics.root_mean_squared_error`).
 
@@ -124,8 +132,9 @@ def rmse(y_true: Any, y_pred: Any) -> float:
     return float(root_mean_squared_error(t, p))
 
 
-@validate_params({"y_true": ["array-like"], "y_pred": ["array-like"]},
-                 prefer_skip_nested_validation=True)
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"]}, prefer_skip_nested_validation=True
+)
 def mape(y_true: Any, y_pred: Any) -> float:
     """Mean absolute percentage error in percent (:func:`~sklearn.metrics.mean_absolute_percentage_error` x 100).
 
@@ -150,8 +159,10 @@ def mape(y_true: Any, y_pred: Any) -> float:
     return float(mean_absolute_percentage_error(t, p) * 100)
 
 
-@validate_params({"y_true": ["array-like"], "y_pred": ["array-like"], "pct": [real_interval(0)]},
-                 prefer_skip_nested_validation=True)
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"], "pct": [real_interval(0)]},
+    prefer_skip_nested_validation=True,
+)
 def within_pct(y_true: Any, y_pred: Any, pct: float = 10.0) -> float:
     """Fraction of predictions within ``±pct`` percent of the truth (nn-Meter's "±10 % accuracy").
 
@@ -178,8 +189,9 @@ def within_pct(y_true: Any, y_pred: Any, pct: float = 10.0) -> float:
     return float(np.mean(np.abs(p - t) <= pct / 100 * t))
 
 
-@validate_params({"y_true": ["array-like"], "y_pred": ["array-like"]},
-                 prefer_skip_nested_validation=True)
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"]}, prefer_skip_nested_validation=True
+)
 def latency_report(y_true: Any, y_pred: Any) -> dict:
     """MAPE (%), the ±5 % / ±10 % fractions and Kendall tau of a latency predictor in one dict.
 

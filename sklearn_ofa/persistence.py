@@ -57,8 +57,15 @@ PICKLE_SUFFIXES: tuple[str, ...] = (".joblib", ".pkl", ".pickle")
 
 _ZIP_MAGIC = b"PK\x03\x04"
 # the first bytes of a pickle (protocol >= 2) and of joblib's compressed files
-_PICKLE_MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x5d\x00\x00",
-                 b"\x04\x22\x4d\x18")
+_PICKLE_MAGIC = (
+    b"\x80",
+    b"\x78",
+    b"\x1f\x8b",
+    b"BZh",
+    b"\xfd7zXZ\x00",
+    b"\x5d\x00\x00",
+    b"\x04\x22\x4d\x18",
+)
 
 
 class ModelFileError(ValueError):
@@ -252,7 +259,7 @@ def load(path: str | os.PathLike, *, trust_pickle: bool = False) -> Any:
         raise UntrustedPickleError(
             f"model file {path} is a pickle/joblib file, and loading one can run arbitrary code; "
             f"if you made it or trust its source, pass --trust-pickle (Python: trust_pickle=True), "
-            f"or convert it once to the safe format: python -c \"from sklearn_ofa import persistence "
+            f'or convert it once to the safe format: python -c "from sklearn_ofa import persistence '
             f"as p; p.save(p.load('{path}', trust_pickle=True), '{path.with_suffix('.skops')}')\"",
             path,
         )
@@ -260,11 +267,21 @@ def load(path: str | os.PathLike, *, trust_pickle: bool = False) -> Any:
 
     try:
         return joblib.load(path)
-    except (EOFError, pickle.UnpicklingError, ValueError, KeyError, IndexError, AttributeError,
-            ImportError, TypeError, zipfile.BadZipFile) as exc:
+    except (
+        EOFError,
+        pickle.UnpicklingError,
+        ValueError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        ImportError,
+        TypeError,
+        zipfile.BadZipFile,
+    ) as exc:
         raise ModelFileError(
             f"model file {path} could not be unpickled (truncated, corrupt or made by an "
-            f"incompatible version): {type(exc).__name__}: {_first_line(exc)}", path
+            f"incompatible version): {type(exc).__name__}: {_first_line(exc)}",
+            path,
         ) from exc
 
 
@@ -283,7 +300,8 @@ def _load_skops(path: Path) -> Any:
             raise
         raise ModelFileError(
             f"model file {path} is not a readable skops file (truncated or corrupt): "
-            f"{type(exc).__name__}: {_first_line(exc)}", path
+            f"{type(exc).__name__}: {_first_line(exc)}",
+            path,
         ) from exc
     untrusted = sorted(set(found) - set(TRUSTED_TYPES))
     if untrusted:
@@ -291,13 +309,23 @@ def _load_skops(path: Path) -> Any:
             f"model file {path} holds types that sklearn_ofa does not trust: "
             f"{', '.join(untrusted)}; load it with skops.io.load(path, trusted=[...]) only if "
             f"you trust its source",
-            untrusted, path,
+            untrusted,
+            path,
         )
     try:
         return sio.load(path, trusted=list(TRUSTED_TYPES))
-    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError, AttributeError,
-            ImportError, IndexError) as exc:
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        ImportError,
+        IndexError,
+    ) as exc:
         raise ModelFileError(
             f"model file {path} could not be loaded (truncated, corrupt or made by an "
-            f"incompatible version): {type(exc).__name__}: {_first_line(exc)}", path
+            f"incompatible version): {type(exc).__name__}: {_first_line(exc)}",
+            path,
         ) from exc

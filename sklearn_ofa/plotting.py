@@ -195,8 +195,10 @@ class AccuracyParityDisplay(_ParityDisplay):
         self.line_ = _identity(ax, *_span(t, p))
         ax.set_xlabel("measured accuracy")
         ax.set_ylabel("predicted accuracy")
-        ax.set_title(f"{self.title or 'Accuracy predictor'}: Kendall tau {self.kendall_tau_:.3f}, "
-                     f"RMSE {self.rmse_:.3g}")
+        ax.set_title(
+            f"{self.title or 'Accuracy predictor'}: Kendall tau {self.kendall_tau_:.3f}, "
+            f"RMSE {self.rmse_:.3g}"
+        )
 
 
 class LatencyParityDisplay(_ParityDisplay):
@@ -240,8 +242,15 @@ class LatencyParityDisplay(_ParityDisplay):
 
     _names = ("measured", "predicted")
 
-    def __init__(self, *, y_true: Any, y_pred: Any, band: float = 0.10, title: str | None = None,
-                 unit: str = "ms"):
+    def __init__(
+        self,
+        *,
+        y_true: Any,
+        y_pred: Any,
+        band: float = 0.10,
+        title: str | None = None,
+        unit: str = "ms",
+    ):
         super().__init__(y_true=y_true, y_pred=y_pred, title=title)
         if isinstance(band, bool) or not isinstance(band, (int, float)) or not 0 < band < 1:
             raise ValueError(f"band = {band!r} is not allowed; allowed values: 0 < band < 1")
@@ -252,19 +261,23 @@ class LatencyParityDisplay(_ParityDisplay):
         lo, hi = _span(m, p)
         lo = max(lo, 0.0)
         xs = np.array([lo, hi])
-        self.band_ = ax.fill_between(xs, xs * (1 - band), xs * (1 + band), color="C2", alpha=0.2,
-                                     label=f"±{band:.0%}")
+        self.band_ = ax.fill_between(
+            xs, xs * (1 - band), xs * (1 + band), color="C2", alpha=0.2, label=f"±{band:.0%}"
+        )
         self.scatter_ = ax.scatter(m, p, s=12, alpha=0.7, label="archs")
         self.line_ = _identity(ax, lo, hi)
         self.mape_, self.within_ = mape(m, p), within_pct(m, p, 100 * band)
         ax.set_xlabel(f"measured latency ({self.unit})")
         ax.set_ylabel(f"predicted latency ({self.unit})")
-        ax.set_title(f"{self.title or 'Latency table'}: MAPE {self.mape_:.1f}%, "
-                     f"{self.within_:.0%} within ±{band:.0%}")
+        ax.set_title(
+            f"{self.title or 'Latency table'}: MAPE {self.mape_:.1f}%, "
+            f"{self.within_:.0%} within ±{band:.0%}"
+        )
 
 
-def plot_accuracy_parity(y_true: Any, y_pred: Any, *, ax: Any = None, title: str | None = None,
-                         scale: float = 1.0):
+def plot_accuracy_parity(
+    y_true: Any, y_pred: Any, *, ax: Any = None, title: str | None = None, scale: float = 1.0
+):
     """Predicted against measured accuracy (:class:`AccuracyParityDisplay`); returns the Figure.
 
     Parameters
@@ -295,8 +308,15 @@ def plot_accuracy_parity(y_true: Any, y_pred: Any, *, ax: Any = None, title: str
     ).figure_
 
 
-def plot_latency_parity(measured: Any, predicted: Any, *, ax: Any = None, band: float = 0.10,
-                        title: str | None = None, unit: str = "ms"):
+def plot_latency_parity(
+    measured: Any,
+    predicted: Any,
+    *,
+    ax: Any = None,
+    band: float = 0.10,
+    title: str | None = None,
+    unit: str = "ms",
+):
     """Predicted against measured latency (:class:`LatencyParityDisplay`); returns the Figure.
 
     Parameters
@@ -341,9 +361,16 @@ def _columns(obj: Any) -> tuple[np.ndarray, np.ndarray, Any]:
     return acc, eff, cons
 
 
-def plot_pareto_front(accuracy: Any, efficiency: Any = None, *, ax: Any = None,
-                      xlabel: str = "latency (ms)", show_all: bool = True,
-                      constraints: Any = None, title: str | None = None):
+def plot_pareto_front(
+    accuracy: Any,
+    efficiency: Any = None,
+    *,
+    ax: Any = None,
+    xlabel: str = "latency (ms)",
+    show_all: bool = True,
+    constraints: Any = None,
+    title: str | None = None,
+):
     """Accuracy against efficiency cost, with the Pareto front highlighted.
 
     Parameters

@@ -14,13 +14,13 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _dataset_helpers import SPACE, det_top1
+from conftest import subprocess_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from torch import nn
 
-from _dataset_helpers import SPACE, det_top1
-from conftest import subprocess_env
 from sklearn_ofa import AccuracyPredictor, ArchEncoder, load_ofa_predictor, make_accuracy_pipeline
 from sklearn_ofa._versioning import package_version
 from sklearn_ofa.accuracy import AccuracyDataset, SupernetEvaluator
@@ -36,8 +36,15 @@ SMALL = dict(hidden_size=8, n_layers=1, max_epochs=2, batch_size=32, random_stat
 def _tutorial_state(n_inputs: int = 128, hidden: int = 16, seed: int = 0) -> dict:
     """A real tutorial-format state dict: nn.Sequential(Linear, ReLU, ..., Linear)."""
     torch.manual_seed(seed)
-    net = nn.Sequential(nn.Linear(n_inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
-                        nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+    net = nn.Sequential(
+        nn.Linear(n_inputs, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, 1),
+    )
     return net.state_dict()
 
 
@@ -45,8 +52,11 @@ def _nas_state(n_inputs: int, hidden: int = 16, seed: int = 0) -> dict:
     """A real ofa.nas-format state dict (OFA's AccuracyPredictor module layout)."""
     torch.manual_seed(seed)
     layers = nn.ModuleList(
-        [nn.Sequential(nn.Linear(n_inputs if i == 0 else hidden, hidden), nn.ReLU())
-         for i in range(3)] + [nn.Linear(hidden, 1, bias=False)]
+        [
+            nn.Sequential(nn.Linear(n_inputs if i == 0 else hidden, hidden), nn.ReLU())
+            for i in range(3)
+        ]
+        + [nn.Linear(hidden, 1, bias=False)]
     )
     state = {f"layers.{k}": v for k, v in layers.state_dict().items()}
     return {"base_acc": torch.tensor([0.78]), **state}
@@ -83,8 +93,9 @@ def test_nas_checkpoint_of_another_width_is_refused(tmp_path):
         load_ofa_predictor(path, r50)
 
 
-@pytest.mark.parametrize("key, value", [("2.weight", float("nan")), ("0.bias", float("inf")),
-                                        ("6.bias", float("-inf"))])
+@pytest.mark.parametrize(
+    "key, value", [("2.weight", float("nan")), ("0.bias", float("inf")), ("6.bias", float("-inf"))]
+)
 def test_checkpoint_with_nan_or_inf_weights_is_refused(tmp_path, key, value):
     state = _tutorial_state()
     state[key].view(-1)[0] = value
@@ -102,7 +113,7 @@ def test_nas_checkpoint_with_nan_base_acc_is_refused(tmp_path):
         load_ofa_predictor(tmp_path / "r50.pth", "ofa_resnet50")
 
 
-@pytest.mark.parametrize("text", ["epoch 1 loss 0.31\n", "hello", "{\"0.weight\": [1, 2]}\n"])
+@pytest.mark.parametrize("text", ["epoch 1 loss 0.31\n", "hello", '{"0.weight": [1, 2]}\n'])
 def test_text_file_is_not_a_checkpoint(tmp_path, text):
     path = tmp_path / "notes.pth"
     path.write_text(text)
@@ -207,8 +218,10 @@ def test_good_first_results_are_kept_when_a_later_one_is_bad(tmp_path):
     assert _stored(tmp_path) == [80.0]
 
 
-@pytest.mark.parametrize("value", [80, 80.5, np.float32(80.5), np.int64(80), torch.tensor(80.5),
-                                   np.array(80.5), 0, 0.0, 100])
+@pytest.mark.parametrize(
+    "value",
+    [80, 80.5, np.float32(80.5), np.int64(80), torch.tensor(80.5), np.array(80.5), 0, 0.0, 100],
+)
 def test_real_numbers_in_percent_are_stored(tmp_path, value):
     _build(tmp_path, lambda arch: value, n_arch=1)
     X, y = AccuracyDataset(tmp_path, space=SPACE).load()
@@ -300,8 +313,13 @@ def test_empty_batches_give_empty_results(fitted):
 
     space, pipe = fitted
     enc = pipe["encoder"]
-    for empty in ([], (), np.empty(0), np.empty((0, space.n_genes), np.int16),
-                  pd.DataFrame(columns=list(space.arch_keys))):
+    for empty in (
+        [],
+        (),
+        np.empty(0),
+        np.empty((0, space.n_genes), np.int16),
+        pd.DataFrame(columns=list(space.arch_keys)),
+    ):
         out = enc.transform(empty)
         assert out.shape == (0, enc.n_features_out_) and out.dtype == np.float32
         pred = pipe.predict(empty)
@@ -326,11 +344,20 @@ def test_fit_on_zero_samples_raises_sklearns_message():
 # ------------------------------------------------------ arguments, finite numbers
 @pytest.mark.parametrize(
     "params, name",
-    [({"hidden_size": True}, "hidden_size"), ({"hidden_size": 8.0}, "hidden_size"),
-     ({"n_layers": "2"}, "n_layers"), ({"lr": "0.01"}, "lr"), ({"lr": float("nan")}, "lr"),
-     ({"lr": True}, "lr"), ({"max_epochs": True}, "max_epochs"), ({"batch_size": 0}, "batch_size"),
-     ({"validation_fraction": 1.0}, "validation_fraction"), ({"n_ensemble": 1.5}, "n_ensemble"),
-     ({"weight_decay": float("inf")}, "weight_decay"), ({"lr_schedule": "step"}, "lr_schedule")],
+    [
+        ({"hidden_size": True}, "hidden_size"),
+        ({"hidden_size": 8.0}, "hidden_size"),
+        ({"n_layers": "2"}, "n_layers"),
+        ({"lr": "0.01"}, "lr"),
+        ({"lr": float("nan")}, "lr"),
+        ({"lr": True}, "lr"),
+        ({"max_epochs": True}, "max_epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"n_ensemble": 1.5}, "n_ensemble"),
+        ({"weight_decay": float("inf")}, "weight_decay"),
+        ({"lr_schedule": "step"}, "lr_schedule"),
+    ],
 )
 def test_predictor_parameters_are_validated(params, name):
     X, y = np.zeros((10, 3), np.float32), np.linspace(0.5, 0.6, 10)
@@ -374,8 +401,9 @@ def test_diverged_training_raises():
     X = rng.random((64, 6)).astype(np.float32) * 1e3
     y = rng.random(64) * 1e3
     with pytest.raises(ValueError, match="training diverged"):
-        AccuracyPredictor(hidden_size=8, n_layers=2, max_epochs=3, lr=1e37,
-                          random_state=0).fit(X, y)
+        AccuracyPredictor(hidden_size=8, n_layers=2, max_epochs=3, lr=1e37, random_state=0).fit(
+            X, y
+        )
 
 
 def test_encoder_parameters_are_validated():
@@ -389,8 +417,13 @@ def test_encoder_parameters_are_validated():
 
 # ----------------------------------------------------------------- property test
 _JUNK = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 300), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=3), st.lists(st.integers(-1, 8), max_size=25), st.just({}),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 300),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=3),
+    st.lists(st.integers(-1, 8), max_size=25),
+    st.just({}),
 )
 
 
@@ -415,12 +448,17 @@ def _batches(space):
         st.lists(st.one_of(_archs(space), _JUNK), max_size=4),
         _archs(space),
         _JUNK,
-        arrays(st.sampled_from([np.int16, np.int64, np.float64, np.int8]),
-               st.tuples(st.integers(0, 4), st.sampled_from([space.n_genes, space.n_genes - 1, 2])),
-               elements=st.integers(-3, 5)),
+        arrays(
+            st.sampled_from([np.int16, np.int64, np.float64, np.int8]),
+            st.tuples(st.integers(0, 4), st.sampled_from([space.n_genes, space.n_genes - 1, 2])),
+            elements=st.integers(-3, 5),
+        ),
         arrays(np.int16, st.integers(0, 3)),
-        arrays(np.float64, st.tuples(st.integers(1, 3), st.just(space.n_genes)),
-               elements=st.floats(allow_nan=True, allow_infinity=True)),
+        arrays(
+            np.float64,
+            st.tuples(st.integers(1, 3), st.just(space.n_genes)),
+            elements=st.floats(allow_nan=True, allow_infinity=True),
+        ),
     )
 
 
@@ -440,8 +478,11 @@ def _check_output_or_named_error(fn, batch, n_cols):
     return out
 
 
-_SLOW = settings(max_examples=60, deadline=None,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+_SLOW = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 @_SLOW
@@ -486,8 +527,11 @@ def test_version_stamp_round_trip_and_tampered_stamp_warns(fitted, tmp_path):
     blob = _tampered(pickle.dumps(pipe, protocol=4), package_version())
     with pytest.warns(InconsistentVersionWarning) as record:
         back = pickle.loads(blob)
-    names = sorted(w.message.estimator_name for w in record
-                   if isinstance(w.message, InconsistentVersionWarning))
+    names = sorted(
+        w.message.estimator_name
+        for w in record
+        if isinstance(w.message, InconsistentVersionWarning)
+    )
     assert names == ["AccuracyPredictor", "ArchEncoder"]
     assert record[0].message.original_version == "9" * len(package_version())
     np.testing.assert_array_equal(back.predict(codes), pipe.predict(codes))
@@ -527,8 +571,13 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 @pytest.mark.slow
 def test_predicting_a_million_archs_peaks_below_800_mib():
-    res = subprocess.run([sys.executable, "-c", _RSS_SCRIPT], capture_output=True, text=True,
-                         env=subprocess_env(), timeout=600)
+    res = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=600,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     peak_mib = float(res.stdout.split()[-1])
     assert peak_mib < 800, f"peak RSS {peak_mib:.0f} MiB"

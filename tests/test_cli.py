@@ -8,16 +8,21 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import subprocess_env
+
 from sklearn_ofa import FLOPsModel
 from sklearn_ofa.cli import main
 from sklearn_ofa.spaces import get_space
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sklearn_ofa.cli", *args], capture_output=True,
-                          text=True, env=subprocess_env(), timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "sklearn_ofa.cli", *args],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
@@ -37,24 +42,42 @@ def test_demo_quick_writes_a_complete_report(tmp_path):
         assert s["predicted_latency_ms"] <= s["latency_constraint_ms"] + 1e-9
         get_space("digits_mbv3").validate(s["arch"])
     assert lat == sorted(lat)
-    for name in ("report.txt", "accuracy_parity.png", "latency_parity.png", "pareto.png",
-                 "accuracy_pipeline.skops", "latency_table.skops", "lut_journal.jsonl"):
+    for name in (
+        "report.txt",
+        "accuracy_parity.png",
+        "latency_parity.png",
+        "pareto.png",
+        "accuracy_pipeline.skops",
+        "latency_table.skops",
+        "lut_journal.jsonl",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert list((out / "latency_table_yaml").glob("*_lookup_table.yaml"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]  # no temporary, no journal left
     # the saved models load safely and drive the CLI
     archs = tmp_path / "archs.json"
     archs.write_text(json.dumps([s["arch"] for s in report["search"]]))
-    proc = run("lut", "predict", "--table", str(out / "latency_table.skops"), "--archs", str(archs),
-               "--json")
+    proc = run(
+        "lut",
+        "predict",
+        "--table",
+        str(out / "latency_table.skops"),
+        "--archs",
+        str(archs),
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["latency_ms"] == pytest.approx(lat, rel=1e-6)
 
 
 def test_user_mistakes_are_one_line_errors(tmp_path, capsys):
-    assert main(["lut", "predict", "--table", str(tmp_path / "none.skops"), "--archs", "x.json"]) == 2
+    assert (
+        main(["lut", "predict", "--table", str(tmp_path / "none.skops"), "--archs", "x.json"]) == 2
+    )
     err = capsys.readouterr().err
-    assert err.startswith("sklearn-ofa: error:") and "does not exist" in err and "Traceback" not in err
+    assert (
+        err.startswith("sklearn-ofa: error:") and "does not exist" in err and "Traceback" not in err
+    )
     bad = tmp_path / "archs.json"
     bad.write_text("{not json")
     assert main(["info", "--arch", str(bad), "--no-latency"]) == 2
@@ -70,7 +93,9 @@ def test_user_mistakes_are_one_line_errors(tmp_path, capsys):
 
 def test_info_on_an_arch_and_a_specialized_net(ofa_reference, parity, capsys):
     arch = get_space("ofa_mbv3_w1.2").sample(1, random_state=0)[0]
-    assert main(["info", "--arch", json.dumps(arch), "--json", "--repeats", "2", "--warmup", "1"]) == 0
+    assert (
+        main(["info", "--arch", json.dumps(arch), "--json", "--repeats", "2", "--warmup", "1"]) == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["params"] > 0 and out["flops"] == 2 * out["macs"] and out["cpu_latency_ms"]["n"] == 2
     folder = ofa_reference / "specialized" / "flops-389M_top1-79.1_finetune-75"
@@ -82,7 +107,19 @@ def test_info_on_an_arch_and_a_specialized_net(ofa_reference, parity, capsys):
 
 def test_lut_convert_and_predict(tmp_path, ofa_reference, parity, capsys):
     table = tmp_path / "note10.skops"
-    assert main(["lut", "convert", "--from-yaml", str(ofa_reference / "note10_lut"), "--out", str(table)]) == 0
+    assert (
+        main(
+            [
+                "lut",
+                "convert",
+                "--from-yaml",
+                str(ofa_reference / "note10_lut"),
+                "--out",
+                str(table),
+            ]
+        )
+        == 0
+    )
     recs = [r for r in parity("mbv3_w1.2")["records"] if "note10_latency_ms" in r][:5]
     archs = tmp_path / "archs.json"
     archs.write_text(json.dumps([r["arch"] for r in recs]))
@@ -94,12 +131,27 @@ def test_lut_convert_and_predict(tmp_path, ofa_reference, parity, capsys):
     assert len(list((tmp_path / "yaml").glob("*_lookup_table.yaml"))) == 5
     # a joblib file (a pickle) is read only with --trust-pickle
     pickled = tmp_path / "note10.joblib"
-    assert main(["lut", "convert", "--from-yaml", str(tmp_path / "yaml"), "--out", str(pickled)]) == 0
+    assert (
+        main(["lut", "convert", "--from-yaml", str(tmp_path / "yaml"), "--out", str(pickled)]) == 0
+    )
     capsys.readouterr()
     assert main(["lut", "predict", "--table", str(pickled), "--archs", str(archs)]) == 2
     assert "--trust-pickle" in capsys.readouterr().err
-    assert main(["lut", "predict", "--table", str(pickled), "--archs", str(archs), "--json",
-                 "--trust-pickle"]) == 0
+    assert (
+        main(
+            [
+                "lut",
+                "predict",
+                "--table",
+                str(pickled),
+                "--archs",
+                str(archs),
+                "--json",
+                "--trust-pickle",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["latency_ms"] == pytest.approx(pred, rel=1e-9)
 
 
@@ -113,8 +165,18 @@ def test_dataset_build_with_an_importable_evaluator_resumes(tmp_path, capsys, mo
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     folder = tmp_path / "ds"
-    argv = ["dataset", "build", str(folder), "--evaluator", "my_evals:evaluate",
-            "--n-arch", "4", "--image-sizes", "160,224", "--json"]
+    argv = [
+        "dataset",
+        "build",
+        str(folder),
+        "--evaluator",
+        "my_evals:evaluate",
+        "--n-arch",
+        "4",
+        "--image-sizes",
+        "160,224",
+        "--json",
+    ]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n_records"] == 8 and out["image_sizes"] == [160, 224]
@@ -129,12 +191,15 @@ def test_dataset_build_with_an_importable_evaluator_resumes(tmp_path, capsys, mo
     assert {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
 
 
-@pytest.mark.parametrize("spec, words", [
-    (None, "module:attribute"),
-    ("nonexistent_module_xyz:f", "cannot import"),
-    ("json:no_such_function", "no attribute"),
-    ("json:__name__", "neither callable"),
-])
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        (None, "module:attribute"),
+        ("nonexistent_module_xyz:f", "cannot import"),
+        ("json:no_such_function", "no attribute"),
+        ("json:__name__", "neither callable"),
+    ],
+)
 def test_dataset_build_bad_evaluator_is_one_line(tmp_path, capsys, spec, words):
     argv = ["dataset", "build", str(tmp_path / "ds")] + (["--evaluator", spec] if spec else [])
     assert main(argv) == 2
@@ -146,8 +211,9 @@ def test_dataset_info(tmp_path, capsys):
     from sklearn_ofa.accuracy import AccuracyDataset
 
     space = get_space("ofa_mbv3_w1.2", image_sizes=[160, 224])
-    AccuracyDataset(tmp_path, space=space).build(lambda a: 70.0 + a["image_size"] / 100, n_arch=3,
-                                                 random_state=0, progress=False)
+    AccuracyDataset(tmp_path, space=space).build(
+        lambda a: 70.0 + a["image_size"] / 100, n_arch=3, random_state=0, progress=False
+    )
     assert main(["dataset", "info", str(tmp_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n_records"] == 6 and out["image_sizes"] == [160, 224]

@@ -22,11 +22,11 @@ import joblib
 import numpy as np
 import pytest
 import skops.io as sio
+from conftest import subprocess_env
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from conftest import subprocess_env
 from sklearn_ofa import FLOPsModel, LatencyTable, make_accuracy_pipeline, persistence
 from sklearn_ofa._io import atomic_folder
 from sklearn_ofa._versioning import VersionStampMixin, package_version
@@ -35,9 +35,16 @@ from sklearn_ofa.spaces import MobileNetSpace
 
 
 def tiny_space() -> MobileNetSpace:
-    return MobileNetSpace("mbv3", base_stage_width=[8, 8, 8, 16, 16, 24, 24, 32, 64],
-                          depth_list=[1, 2], ks_list=[3], expand_ratio_list=[3],
-                          image_sizes=[32], n_classes=10, name="tiny")
+    return MobileNetSpace(
+        "mbv3",
+        base_stage_width=[8, 8, 8, 16, 16, 24, 24, 32, 64],
+        depth_list=[1, 2],
+        ks_list=[3],
+        expand_ratio_list=[3],
+        image_sizes=[32],
+        n_classes=10,
+        name="tiny",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +93,9 @@ def assert_user_error(capsys, argv, *words, code=2):
     captured = capsys.readouterr()
     lines = [ln for ln in captured.err.splitlines() if ln.strip()]
     assert len(lines) == 1, captured.err
-    assert lines[0].startswith("sklearn-ofa: error: ") and len(lines[0]) > len("sklearn-ofa: error: ")
+    assert lines[0].startswith("sklearn-ofa: error: ") and len(lines[0]) > len(
+        "sklearn-ofa: error: "
+    )
     assert "Traceback" not in captured.err + captured.out
     for w in words:
         assert w in lines[0], (w, lines[0])
@@ -96,117 +105,213 @@ def assert_user_error(capsys, argv, *words, code=2):
 # one row per (subcommand, failure): argv built from the fixture's paths, words the line must name
 CASES = {
     # malformed JSON
-    "lut-predict-bad-json": (["lut", "predict", "--table", "{lut}", "--archs", "{bad_json}"],
-                             ["not valid JSON", "bad.json"]),
-    "acc-predict-bad-json": (["acc", "predict", "--model", "{acc}", "--archs", "{bad_json}"],
-                             ["not valid JSON"]),
+    "lut-predict-bad-json": (
+        ["lut", "predict", "--table", "{lut}", "--archs", "{bad_json}"],
+        ["not valid JSON", "bad.json"],
+    ),
+    "acc-predict-bad-json": (
+        ["acc", "predict", "--model", "{acc}", "--archs", "{bad_json}"],
+        ["not valid JSON"],
+    ),
     "info-arch-bad-json": (["info", "--arch", "{bad_json}", "--no-latency"], ["not valid JSON"]),
     "info-arch-bad-inline-json": (["info", "--arch", "{{not json", "--no-latency"], ["--arch"]),
-    "info-net-config-bad-json": (["info", "--net-config", "{bad_json}", "--no-latency"],
-                                 ["net.config", "not valid JSON"]),
+    "info-net-config-bad-json": (
+        ["info", "--net-config", "{bad_json}", "--no-latency"],
+        ["net.config", "not valid JSON"],
+    ),
     # truncated / empty / corrupt model files
-    "lut-predict-truncated-skops": (["lut", "predict", "--table", "{truncated_skops}", "--archs",
-                                     "{archs}"], ["--table", "truncated"]),
-    "lut-predict-truncated-pickle": (["lut", "predict", "--table", "{truncated_pickle}", "--archs",
-                                      "{archs}", "--trust-pickle"], ["--table"]),
-    "acc-predict-empty-file": (["acc", "predict", "--model", "{empty_file}", "--archs", "{archs}"],
-                               ["empty"]),
-    "acc-predict-json-as-model": (["acc", "predict", "--model", "{archs}", "--archs", "{archs}"],
-                                  ["neither a skops file nor a pickle"]),
-    "search-truncated": (["search", "--accuracy", "{truncated_skops}", "--efficiency", "{lut}",
-                          "--constraint", "1"], ["--accuracy"]),
-    "lut-convert-truncated": (["lut", "convert", "--table", "{truncated_skops}", "--out",
-                               "{folder}/yaml_out"], ["--table"]),
+    "lut-predict-truncated-skops": (
+        ["lut", "predict", "--table", "{truncated_skops}", "--archs", "{archs}"],
+        ["--table", "truncated"],
+    ),
+    "lut-predict-truncated-pickle": (
+        ["lut", "predict", "--table", "{truncated_pickle}", "--archs", "{archs}", "--trust-pickle"],
+        ["--table"],
+    ),
+    "acc-predict-empty-file": (
+        ["acc", "predict", "--model", "{empty_file}", "--archs", "{archs}"],
+        ["empty"],
+    ),
+    "acc-predict-json-as-model": (
+        ["acc", "predict", "--model", "{archs}", "--archs", "{archs}"],
+        ["neither a skops file nor a pickle"],
+    ),
+    "search-truncated": (
+        ["search", "--accuracy", "{truncated_skops}", "--efficiency", "{lut}", "--constraint", "1"],
+        ["--accuracy"],
+    ),
+    "lut-convert-truncated": (
+        ["lut", "convert", "--table", "{truncated_skops}", "--out", "{folder}/yaml_out"],
+        ["--table"],
+    ),
     # a folder instead of a file
-    "lut-predict-folder-table": (["lut", "predict", "--table", "{folder}", "--archs", "{archs}"],
-                                 ["is a folder"]),
-    "lut-predict-folder-archs": (["lut", "predict", "--table", "{lut}", "--archs", "{folder}"],
-                                 ["is a folder"]),
-    "acc-predict-folder": (["acc", "predict", "--model", "{folder}", "--archs", "{archs}"],
-                           ["is a folder"]),
+    "lut-predict-folder-table": (
+        ["lut", "predict", "--table", "{folder}", "--archs", "{archs}"],
+        ["is a folder"],
+    ),
+    "lut-predict-folder-archs": (
+        ["lut", "predict", "--table", "{lut}", "--archs", "{folder}"],
+        ["is a folder"],
+    ),
+    "acc-predict-folder": (
+        ["acc", "predict", "--model", "{folder}", "--archs", "{archs}"],
+        ["is a folder"],
+    ),
     "acc-fit-out-folder": (["acc", "fit", "--out", "{folder}"], ["--out", "is a folder"]),
-    "lut-convert-out-folder": (["lut", "convert", "--from-yaml", "{empty_yaml}", "--out",
-                                "{folder}"], ["is a folder"]),
-    "search-folder": (["search", "--accuracy", "{folder}", "--efficiency", "{lut}",
-                       "--constraint", "1"], ["is a folder"]),
+    "lut-convert-out-folder": (
+        ["lut", "convert", "--from-yaml", "{empty_yaml}", "--out", "{folder}"],
+        ["is a folder"],
+    ),
+    "search-folder": (
+        ["search", "--accuracy", "{folder}", "--efficiency", "{lut}", "--constraint", "1"],
+        ["is a folder"],
+    ),
     "dataset-info-file": (["dataset", "info", "{archs}"], ["is a file, not a folder"]),
     "acc-cv-data-file": (["acc", "cv", "--data", "{archs}"], ["--data", "is a file"]),
-    "lut-build-cache-folder": (["lut", "build", "--out", "{folder}/x.skops", "--cache", "{folder}",
-                                "--quiet"], ["--cache", "is a folder"]),
+    "lut-build-cache-folder": (
+        ["lut", "build", "--out", "{folder}/x.skops", "--cache", "{folder}", "--quiet"],
+        ["--cache", "is a folder"],
+    ),
     # a path that does not exist
-    "lut-predict-missing": (["lut", "predict", "--table", "{missing}", "--archs", "{archs}"],
-                            ["does not exist"]),
-    "lut-predict-missing-archs": (["lut", "predict", "--table", "{lut}", "--archs", "{missing}"],
-                                  ["does not exist"]),
-    "lut-convert-missing": (["lut", "convert", "--from-yaml", "{missing}", "--out", "{folder}/x.skops"],
-                            ["does not exist"]),
-    "acc-predict-missing": (["acc", "predict", "--model", "{missing}", "--archs", "{archs}"],
-                            ["does not exist"]),
-    "search-missing": (["search", "--accuracy", "{acc}", "--efficiency", "{missing}",
-                        "--constraint", "1"], ["--efficiency", "does not exist"]),
+    "lut-predict-missing": (
+        ["lut", "predict", "--table", "{missing}", "--archs", "{archs}"],
+        ["does not exist"],
+    ),
+    "lut-predict-missing-archs": (
+        ["lut", "predict", "--table", "{lut}", "--archs", "{missing}"],
+        ["does not exist"],
+    ),
+    "lut-convert-missing": (
+        ["lut", "convert", "--from-yaml", "{missing}", "--out", "{folder}/x.skops"],
+        ["does not exist"],
+    ),
+    "acc-predict-missing": (
+        ["acc", "predict", "--model", "{missing}", "--archs", "{archs}"],
+        ["does not exist"],
+    ),
+    "search-missing": (
+        ["search", "--accuracy", "{acc}", "--efficiency", "{missing}", "--constraint", "1"],
+        ["--efficiency", "does not exist"],
+    ),
     "info-missing": (["info", "--net-config", "{missing}", "--no-latency"], ["does not exist"]),
     "dataset-info-missing": (["dataset", "info", "{missing}"], ["does not exist"]),
     "dataset-merge-missing": (["dataset", "merge", "{missing}"], ["does not exist"]),
-    "acc-fit-data-missing": (["acc", "fit", "--data", "{missing}", "--out", "{folder}/m.skops"],
-                             ["--data", "does not exist"]),
+    "acc-fit-data-missing": (
+        ["acc", "fit", "--data", "{missing}", "--out", "{folder}/m.skops"],
+        ["--data", "does not exist"],
+    ),
     # an output that cannot be written (a path under a regular file)
-    "lut-build-unwritable": (["lut", "build", "--out", "{under_file}", "--quiet"],
-                             ["--out", "is a file, not a folder"]),
-    "lut-build-yaml-unwritable": (["lut", "build", "--out", "{folder}/x.skops", "--yaml",
-                                   "{under_file}", "--quiet"], ["--yaml"]),
-    "lut-convert-unwritable": (["lut", "convert", "--from-yaml", "{empty_yaml}", "--out",
-                                "{under_file}"], ["--out", "is a file"]),
-    "lut-convert-yaml-unwritable": (["lut", "convert", "--table", "{lut}", "--out", "{under_file}"],
-                                    ["--out"]),
+    "lut-build-unwritable": (
+        ["lut", "build", "--out", "{under_file}", "--quiet"],
+        ["--out", "is a file, not a folder"],
+    ),
+    "lut-build-yaml-unwritable": (
+        ["lut", "build", "--out", "{folder}/x.skops", "--yaml", "{under_file}", "--quiet"],
+        ["--yaml"],
+    ),
+    "lut-convert-unwritable": (
+        ["lut", "convert", "--from-yaml", "{empty_yaml}", "--out", "{under_file}"],
+        ["--out", "is a file"],
+    ),
+    "lut-convert-yaml-unwritable": (
+        ["lut", "convert", "--table", "{lut}", "--out", "{under_file}"],
+        ["--out"],
+    ),
     "acc-fit-unwritable": (["acc", "fit", "--out", "{under_file}"], ["--out", "is a file"]),
     "demo-unwritable": (["demo", "--out", "{under_file}", "--quick"], ["--out"]),
-    "dataset-build-unwritable": (["dataset", "build", "{under_file}", "--evaluator", "json:loads"],
-                                 ["is a file"]),
+    "dataset-build-unwritable": (
+        ["dataset", "build", "{under_file}", "--evaluator", "json:loads"],
+        ["is a file"],
+    ),
     # a pickle without --trust-pickle
-    "lut-predict-pickle": (["lut", "predict", "--table", "{lut_pickle}", "--archs", "{archs}"],
-                           ["pickle", "arbitrary code", "--trust-pickle", ".skops"]),
-    "acc-predict-pickle": (["acc", "predict", "--model", "{acc_pickle}", "--archs", "{archs}"],
-                           ["pickle", "--trust-pickle"]),
-    "lut-convert-pickle": (["lut", "convert", "--table", "{lut_pickle}", "--out", "{folder}/y"],
-                           ["pickle", "--trust-pickle"]),
-    "search-pickle": (["search", "--accuracy", "{acc_pickle}", "--efficiency", "{lut}",
-                       "--constraint", "1"], ["--accuracy", "pickle", "--trust-pickle"]),
+    "lut-predict-pickle": (
+        ["lut", "predict", "--table", "{lut_pickle}", "--archs", "{archs}"],
+        ["pickle", "arbitrary code", "--trust-pickle", ".skops"],
+    ),
+    "acc-predict-pickle": (
+        ["acc", "predict", "--model", "{acc_pickle}", "--archs", "{archs}"],
+        ["pickle", "--trust-pickle"],
+    ),
+    "lut-convert-pickle": (
+        ["lut", "convert", "--table", "{lut_pickle}", "--out", "{folder}/y"],
+        ["pickle", "--trust-pickle"],
+    ),
+    "search-pickle": (
+        ["search", "--accuracy", "{acc_pickle}", "--efficiency", "{lut}", "--constraint", "1"],
+        ["--accuracy", "pickle", "--trust-pickle"],
+    ),
     # a model of the wrong kind
-    "lut-predict-accuracy-model": (["lut", "predict", "--table", "{acc}", "--archs", "{archs}"],
-                                   ["accuracy model", "expected a latency model"]),
-    "acc-predict-latency-model": (["acc", "predict", "--model", "{lut}", "--archs", "{archs}"],
-                                  ["latency table", "expected an accuracy model"]),
-    "acc-predict-latency-pickle": (["acc", "predict", "--model", "{lut_pickle}", "--archs",
-                                    "{archs}", "--trust-pickle"], ["latency table"]),
-    "lut-convert-flops-model": (["lut", "convert", "--table", "{flops}", "--out", "{folder}/z"],
-                                ["FLOPs model", "expected a latency table"]),
-    "search-swapped": (["search", "--accuracy", "{lut}", "--efficiency", "{acc}",
-                        "--constraint", "1"], ["--accuracy", "expected an accuracy model"]),
+    "lut-predict-accuracy-model": (
+        ["lut", "predict", "--table", "{acc}", "--archs", "{archs}"],
+        ["accuracy model", "expected a latency model"],
+    ),
+    "acc-predict-latency-model": (
+        ["acc", "predict", "--model", "{lut}", "--archs", "{archs}"],
+        ["latency table", "expected an accuracy model"],
+    ),
+    "acc-predict-latency-pickle": (
+        ["acc", "predict", "--model", "{lut_pickle}", "--archs", "{archs}", "--trust-pickle"],
+        ["latency table"],
+    ),
+    "lut-convert-flops-model": (
+        ["lut", "convert", "--table", "{flops}", "--out", "{folder}/z"],
+        ["FLOPs model", "expected a latency table"],
+    ),
+    "search-swapped": (
+        ["search", "--accuracy", "{lut}", "--efficiency", "{acc}", "--constraint", "1"],
+        ["--accuracy", "expected an accuracy model"],
+    ),
     # an empty YAML folder
-    "lut-convert-empty-yaml": (["lut", "convert", "--from-yaml", "{empty_yaml}", "--out",
-                                "{folder}/e.skops"], ["no *.yaml"]),
+    "lut-convert-empty-yaml": (
+        ["lut", "convert", "--from-yaml", "{empty_yaml}", "--out", "{folder}/e.skops"],
+        ["no *.yaml"],
+    ),
     # bad arguments
     "no-subcommand": ([], ["required"]),
     "unknown-subcommand": (["frobnicate"], ["invalid choice"]),
     "lut-convert-neither": (["lut", "convert", "--out", "{folder}/n"], ["exactly one"]),
-    "search-bad-constraint": (["search", "--accuracy", "{acc}", "--efficiency", "{lut}",
-                               "--constraint", "fast"], ["--constraint"]),
-    "search-nan-constraint": (["search", "--accuracy", "{acc}", "--efficiency", "{lut}",
-                               "--constraint", "nan"], ["--constraint"]),
-    "lut-build-bad-sizes": (["lut", "build", "--out", "{folder}/x.skops", "--image-sizes", "a,b"],
-                            ["--image-sizes"]),
-    "search-bad-population": (["search", "--accuracy", "{acc}", "--efficiency", "{lut}",
-                               "--constraint", "1", "--population", "1"], ["population_size"]),
+    "search-bad-constraint": (
+        ["search", "--accuracy", "{acc}", "--efficiency", "{lut}", "--constraint", "fast"],
+        ["--constraint"],
+    ),
+    "search-nan-constraint": (
+        ["search", "--accuracy", "{acc}", "--efficiency", "{lut}", "--constraint", "nan"],
+        ["--constraint"],
+    ),
+    "lut-build-bad-sizes": (
+        ["lut", "build", "--out", "{folder}/x.skops", "--image-sizes", "a,b"],
+        ["--image-sizes"],
+    ),
+    "search-bad-population": (
+        [
+            "search",
+            "--accuracy",
+            "{acc}",
+            "--efficiency",
+            "{lut}",
+            "--constraint",
+            "1",
+            "--population",
+            "1",
+        ],
+        ["population_size"],
+    ),
     "acc-cv-one-fold": (["acc", "cv", "--folds", "1"], ["--folds"]),
     "info-nothing": (["info"], ["--arch", "--net-config"]),
     "info-bad-space": (["info", "--arch", "{archs}", "--space", "nope", "--no-latency"], ["nope"]),
-    "dataset-bad-evaluator": (["dataset", "build", "{folder}/ds", "--evaluator", "nomodule_xyz:f"],
-                              ["cannot import"]),
+    "dataset-bad-evaluator": (
+        ["dataset", "build", "{folder}/ds", "--evaluator", "nomodule_xyz:f"],
+        ["cannot import"],
+    ),
     # invalid archs (library ValueError/TypeError name the field)
-    "lut-predict-invalid-arch": (["lut", "predict", "--table", "{lut}", "--archs", "{bad_arch}"],
-                                 ["ks"]),
-    "acc-predict-wrong-type": (["acc", "predict", "--model", "{acc}", "--archs", "{number_list}"],
-                               []),
+    "lut-predict-invalid-arch": (
+        ["lut", "predict", "--table", "{lut}", "--archs", "{bad_arch}"],
+        ["ks"],
+    ),
+    "acc-predict-wrong-type": (
+        ["acc", "predict", "--model", "{acc}", "--archs", "{number_list}"],
+        [],
+    ),
 }
 
 
@@ -217,7 +322,11 @@ def paths(models, tmp_path_factory):
     arch["ks"] = [4] * len(arch["ks"])
     (d / "bad_arch.json").write_text(json.dumps([arch]))
     (d / "number_list.json").write_text("[1, 2, 3]")
-    return {**models, "bad_arch": str(d / "bad_arch.json"), "number_list": str(d / "number_list.json")}
+    return {
+        **models,
+        "bad_arch": str(d / "bad_arch.json"),
+        "number_list": str(d / "number_list.json"),
+    }
 
 
 def _argv(template, paths):
@@ -245,28 +354,57 @@ def test_debug_shows_the_traceback(paths, capsys, where):
 def test_real_process_exit_codes_and_streams(paths):
     env = subprocess_env()
     cmd = [sys.executable, "-m", "sklearn_ofa.cli"]
-    proc = subprocess.run(cmd + ["lut", "predict", "--table", paths["lut_pickle"], "--archs",
-                                 paths["archs"]], capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        cmd + ["lut", "predict", "--table", paths["lut_pickle"], "--archs", paths["archs"]],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and "--trust-pickle" in proc.stderr
-    proc = subprocess.run(cmd + ["lut", "predict", "--table", paths["lut_pickle"], "--archs",
-                                 paths["archs"], "--trust-pickle", "--json"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        cmd
+        + [
+            "lut",
+            "predict",
+            "--table",
+            paths["lut_pickle"],
+            "--archs",
+            paths["archs"],
+            "--trust-pickle",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["latency_ms"]) == 3
-    proc = subprocess.run(cmd + ["--debug", "acc", "predict", "--model", paths["folder"], "--archs",
-                                 paths["archs"]], capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        cmd + ["--debug", "acc", "predict", "--model", paths["folder"], "--archs", paths["archs"]],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 2 and "Traceback" in proc.stderr
 
 
 def test_skops_models_work_end_to_end(paths, capsys):
-    assert main(["lut", "predict", "--table", paths["lut"], "--archs", paths["archs"], "--json"]) == 0
+    assert (
+        main(["lut", "predict", "--table", paths["lut"], "--archs", paths["archs"], "--json"]) == 0
+    )
     lut, pipe, flops, archs = paths["_objects"]
     out = json.loads(capsys.readouterr().out)
     np.testing.assert_allclose(out["latency_ms"], lut.predict(archs[:3]))
-    assert main(["acc", "predict", "--model", paths["acc"], "--archs", paths["archs"], "--json"]) == 0
-    np.testing.assert_allclose(json.loads(capsys.readouterr().out)["accuracy"], pipe.predict(archs[:3]),
-                               rtol=1e-6)
+    assert (
+        main(["acc", "predict", "--model", paths["acc"], "--archs", paths["archs"], "--json"]) == 0
+    )
+    np.testing.assert_allclose(
+        json.loads(capsys.readouterr().out)["accuracy"], pipe.predict(archs[:3]), rtol=1e-6
+    )
     assert main(["lut", "predict", "--table", paths["flops"], "--archs", paths["archs"]]) == 0
     capsys.readouterr()
 
@@ -274,8 +412,19 @@ def test_skops_models_work_end_to_end(paths, capsys):
 def test_search_reports_its_generations(paths, capsys):
     lut, _, _, archs = paths["_objects"]
     limit = float(np.median(lut.predict(archs)))
-    argv = ["search", "--accuracy", paths["acc"], "--efficiency", paths["lut"], "--constraint",
-            f"{limit},{limit * 2}", "--population", "10", "--generations", "3"]
+    argv = [
+        "search",
+        "--accuracy",
+        paths["acc"],
+        "--efficiency",
+        paths["lut"],
+        "--constraint",
+        f"{limit},{limit * 2}",
+        "--population",
+        "10",
+        "--generations",
+        "3",
+    ]
     assert main(argv + ["--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert [r["generations"] for r in res] == [3, 3]
@@ -288,7 +437,8 @@ def test_search_reports_its_generations(paths, capsys):
 @pytest.fixture
 def faulty_module(tmp_path, monkeypatch):
     """An importable module with transformers that fail inside ``predict``, as a real bug would."""
-    (tmp_path / "faulty_steps.py").write_text(textwrap.dedent("""
+    (tmp_path / "faulty_steps.py").write_text(
+        textwrap.dedent("""
         from sklearn.base import BaseEstimator, TransformerMixin
 
         class Buggy(TransformerMixin, BaseEstimator):
@@ -304,17 +454,21 @@ def faulty_module(tmp_path, monkeypatch):
         class Interrupt(Buggy):
             def transform(self, X):
                 raise KeyboardInterrupt
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     import importlib
 
     return importlib.import_module("faulty_steps")
 
 
-@pytest.mark.parametrize("step, code, words", [
-    ("Buggy", 1, ["internal error", "RuntimeError: something broke", "bug", "--debug"]),
-    ("Interrupt", 130, ["interrupted"]),
-])
+@pytest.mark.parametrize(
+    "step, code, words",
+    [
+        ("Buggy", 1, ["internal error", "RuntimeError: something broke", "bug", "--debug"]),
+        ("Interrupt", 130, ["interrupted"]),
+    ],
+)
 def test_internal_fault_and_interrupt(faulty_module, paths, tmp_path, capsys, step, code, words):
     model = Pipeline([("step", getattr(faulty_module, step)()), ("reg", Ridge())])
     model.fit(np.eye(3), [1.0, 2.0, 3.0])
@@ -337,8 +491,9 @@ def test_yaml_folder_is_replaced_whole_and_foreign_folders_are_kept(paths, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["yaml"]  # no temporary left
     (out / "notes.txt").write_text("mine")
     capsys.readouterr()
-    assert_user_error(capsys, ["lut", "convert", "--table", paths["lut"], "--out", str(out)],
-                      "notes.txt")
+    assert_user_error(
+        capsys, ["lut", "convert", "--table", paths["lut"], "--out", str(out)], "notes.txt"
+    )
     assert (out / "notes.txt").read_text() == "mine"
 
 
@@ -376,13 +531,24 @@ def test_trusted_types_cover_real_fitted_models(paths, ofa_reference):
     lut, pipe, flops, archs = paths["_objects"]
     note10 = LatencyTable.from_ofa_yaml(ofa_reference / "note10_lut", space="ofa_mbv3_w1.2")
     codes = note10.space_.sample_codes(30, random_state=0)
-    calibrated = LatencyTable("ofa_mbv3_w1.2", table=note10.lut_, calibration="per_type",
-                              statistic="mean", image_sizes=sorted(note10.lut_)).fit(
-        codes, 1.1 * note10.predict(codes) + 0.5)
-    objects = [lut, pipe, flops, note10, calibrated,
-               load_ofa_predictor(ofa_reference / "predictors" / "acc_predictor.pth", "ofa_mbv3_w1.2"),
-               load_ofa_predictor(ofa_reference / "predictors" / "ofa_resnet50_acc_predictor.pth",
-                                  "ofa_resnet50")]
+    calibrated = LatencyTable(
+        "ofa_mbv3_w1.2",
+        table=note10.lut_,
+        calibration="per_type",
+        statistic="mean",
+        image_sizes=sorted(note10.lut_),
+    ).fit(codes, 1.1 * note10.predict(codes) + 0.5)
+    objects = [
+        lut,
+        pipe,
+        flops,
+        note10,
+        calibrated,
+        load_ofa_predictor(ofa_reference / "predictors" / "acc_predictor.pth", "ofa_mbv3_w1.2"),
+        load_ofa_predictor(
+            ofa_reference / "predictors" / "ofa_resnet50_acc_predictor.pth", "ofa_resnet50"
+        ),
+    ]
     needed = set()
     for obj in objects:
         needed |= set(sio.get_untrusted_types(data=sio.dumps(obj)))
@@ -409,8 +575,9 @@ def test_skops_round_trip_predicts_the_same(paths, tmp_path):
     assert persistence.file_format(path) == "pickle"
     with pytest.raises(persistence.UntrustedPickleError, match="arbitrary code"):
         persistence.load(path)
-    np.testing.assert_allclose(persistence.load(path, trust_pickle=True).predict(archs),
-                               flops.predict(archs))
+    np.testing.assert_allclose(
+        persistence.load(path, trust_pickle=True).predict(archs), flops.predict(archs)
+    )
 
 
 class Stamped(VersionStampMixin, Ridge):
@@ -437,8 +604,12 @@ def test_untrusted_types_are_refused_by_name(paths, tmp_path, capsys):
     with pytest.raises(persistence.UntrustedTypesError) as info:
         persistence.load(path)
     assert any("system" in t for t in info.value.types)
-    line = assert_user_error(capsys, ["acc", "predict", "--model", str(path), "--archs",
-                                      paths["archs"]], "does not trust", "system")
+    line = assert_user_error(
+        capsys,
+        ["acc", "predict", "--model", str(path), "--archs", paths["archs"]],
+        "does not trust",
+        "system",
+    )
     assert "posix" in line or "nt." in line
 
 
@@ -456,14 +627,27 @@ def test_corrupt_files_raise_model_file_error(paths, tmp_path):
 
 def test_a_failing_evaluator_is_a_user_error(tmp_path, monkeypatch, capsys):
     (tmp_path / "broken_evals.py").write_text(
-        "def evaluate(arch):\n"
-        "    raise RuntimeError('GPU fell off the bus')\n"
+        "def evaluate(arch):\n    raise RuntimeError('GPU fell off the bus')\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    argv = ["dataset", "build", str(tmp_path / "ds"), "--evaluator", "broken_evals:evaluate",
-            "--n-arch", "2", "--image-sizes", "160", "--json"]
-    assert_user_error(capsys, argv, "--evaluator broken_evals:evaluate raised RuntimeError",
-                      "GPU fell off the bus")
+    argv = [
+        "dataset",
+        "build",
+        str(tmp_path / "ds"),
+        "--evaluator",
+        "broken_evals:evaluate",
+        "--n-arch",
+        "2",
+        "--image-sizes",
+        "160",
+        "--json",
+    ]
+    assert_user_error(
+        capsys,
+        argv,
+        "--evaluator broken_evals:evaluate raised RuntimeError",
+        "GPU fell off the bus",
+    )
 
 
 def test_a_failed_profiling_worker_is_one_line(tmp_path, capsys):
@@ -471,7 +655,20 @@ def test_a_failed_profiling_worker_is_one_line(tmp_path, capsys):
 
     if torch.cuda.is_available():
         pytest.skip("needs a machine without CUDA (the worker must fail)")
-    argv = ["lut", "build", "--space", "digits_mbv3", "--device", "cuda", "--out",
-            str(tmp_path / "lut.skops"), "--quiet", "--repeats", "1", "--warmup", "0"]
+    argv = [
+        "lut",
+        "build",
+        "--space",
+        "digits_mbv3",
+        "--device",
+        "cuda",
+        "--out",
+        str(tmp_path / "lut.skops"),
+        "--quiet",
+        "--repeats",
+        "1",
+        "--warmup",
+        "0",
+    ]
     assert_user_error(capsys, argv, "profiling worker failed", "cuda")
     assert not (tmp_path / "lut.skops").exists()

@@ -30,8 +30,11 @@ def test_codes_carry_their_space_through_rows_and_pickle():
     assert type(codes + 1) is np.ndarray  # arithmetic is no longer a code matrix
     back = pickle.loads(pickle.dumps(codes))
     assert back.space == FULL and np.array_equal(back, codes)
-    for made in (FULL.to_codes(FULL.sample(2)), FULL.mutate_codes(codes, 0.5, 0),
-                 FULL.crossover_codes(codes, codes[::-1], 0)):
+    for made in (
+        FULL.to_codes(FULL.sample(2)),
+        FULL.mutate_codes(codes, 0.5, 0),
+        FULL.crossover_codes(codes, codes[::-1], 0),
+    ):
         assert made.space is FULL
 
 
@@ -54,7 +57,9 @@ def test_encoder_and_flops_decode_codes_of_another_space_by_value():
     archs = [_arch_at(16, 1), _arch_at(32, 2)]
     assert np.array_equal(enc.transform(FULL.to_codes(archs)), enc.transform(archs))
     flops = FLOPsModel(SMALL).fit()
-    assert np.array_equal(flops.predict(FULL.to_codes(archs)), FLOPsModel(FULL).fit().predict(archs))
+    assert np.array_equal(
+        flops.predict(FULL.to_codes(archs)), FLOPsModel(FULL).fit().predict(archs)
+    )
     with pytest.raises(SpaceMismatchError, match="'digits_mbv3'"):
         enc.transform(FULL.to_codes([_arch_at(24)]))
 
@@ -174,8 +179,12 @@ def test_property_codes_round_trip_in_every_space(data):
 
 
 _junk_value = st.one_of(
-    st.integers(-10, 300), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
-    st.text(max_size=4), st.none(), st.lists(st.integers(0, 7), max_size=3),
+    st.integers(-10, 300),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.text(max_size=4),
+    st.none(),
+    st.lists(st.integers(0, 7), max_size=3),
 )
 
 
@@ -188,7 +197,7 @@ def test_property_to_codes_is_validate_or_a_named_error(data):
     value = data.draw(_junk_value)
     if isinstance(arch[key], list) and not isinstance(value, list):
         pos = data.draw(st.integers(0, len(arch[key]) - 1))
-        arch[key] = arch[key][:pos] + [value] + arch[key][pos + 1:]
+        arch[key] = arch[key][:pos] + [value] + arch[key][pos + 1 :]
     else:
         arch[key] = value
     try:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _dataset_helpers import IMAGE_SIZES, SPACE, CountingEvaluator, build, det_top1, expected_top1
+
 from sklearn_ofa.accuracy import AccuracyDataset
 from sklearn_ofa.accuracy.dataset import record_key, setting_key
 from sklearn_ofa.exceptions import ArchValueError, DatasetFormatError, EvaluatorError
@@ -42,7 +42,10 @@ def test_key_strings_are_ofa_json_dumps():
     assert setting_key(setting) == '{"ks": [3, 5], "e": [4, 6], "d": [2]}'
     assert record_key(setting, 160) == '{"ks": [3, 5], "e": [4, 6], "d": [2], "image_size": 160}'
     resnet = {"d": [0, 1], "e": [0.25, 0.35], "w": [2, 0]}
-    assert record_key(resnet, 224) == '{"d": [0, 1], "e": [0.25, 0.35], "w": [2, 0], "image_size": 224}'
+    assert (
+        record_key(resnet, 224)
+        == '{"d": [0, 1], "e": [0.25, 0.35], "w": [2, 0], "image_size": 224}'
+    )
 
 
 def test_written_dataset_reads_in_ofa_code(tmp_path):
@@ -73,11 +76,13 @@ def _ofa_style_folder(folder: Path, with_src: bool, with_acc: bool):
     rng = np.random.default_rng(3)
     settings = []
     for _ in range(5):
-        settings.append({
-            "ks": [int(rng.choice([3, 5, 7])) for _ in range(20)],
-            "e": [int(rng.choice([3, 4, 6])) for _ in range(20)],
-            "d": [int(rng.choice([2, 3, 4])) for _ in range(5)],
-        })
+        settings.append(
+            {
+                "ks": [int(rng.choice([3, 5, 7])) for _ in range(20)],
+                "e": [int(rng.choice([3, 4, 6])) for _ in range(20)],
+                "d": [int(rng.choice([2, 3, 4])) for _ in range(5)],
+            }
+        )
     net_ids = sorted({json.dumps(s) for s in settings})
     folder.mkdir(exist_ok=True)
     json.dump(net_ids, open(folder / "net_id.dict", "w"), indent=4)
@@ -224,7 +229,11 @@ def test_duplicate_key_with_different_values(tmp_path):
 @pytest.mark.parametrize(
     "name,content,match",
     [
-        ("12.dict", {json.dumps({"ks": [3], "image_size": 16}): 50.0}, "does not match the file name"),
+        (
+            "12.dict",
+            {json.dumps({"ks": [3], "image_size": 16}): 50.0},
+            "does not match the file name",
+        ),
         ("12.dict", {json.dumps({"ks": [3], "image_size": 12}): 150.0}, "outside 0..100"),
         ("12.dict", {json.dumps({"ks": [3], "image_size": 12}): "high"}, "must be a number"),
         ("12.dict", {"not json": 50.0}, "is not a JSON object"),
@@ -252,7 +261,9 @@ def test_archs_outside_the_space(tmp_path):
     key = json.dumps({"ks": [9] * 20, "e": [3] * 20, "d": [2] * 5, "image_size": 12})
     (tmp_path / "src" / "12.dict").write_text(json.dumps({key: 50.0}))
     assert len(AccuracyDataset(tmp_path).load()[0]) == 1  # no space: no check
-    with pytest.raises(DatasetFormatError, match=r"not an arch of space 'digits_mbv3'.*\['ks'\]\[0\] = 9"):
+    with pytest.raises(
+        DatasetFormatError, match=r"not an arch of space 'digits_mbv3'.*\['ks'\]\[0\] = 9"
+    ):
         AccuracyDataset(tmp_path, space=SPACE).load()
     with pytest.raises(ArchValueError, match=r"archs\[0\]\['ks'\]\[0\] = 9"):
         AccuracyDataset(tmp_path / "new", space=SPACE).build(det_top1, archs=[json.loads(key)])
@@ -263,8 +274,11 @@ def test_archs_outside_the_space(tmp_path):
 def test_build_argument_errors(tmp_path):
     with pytest.raises(ValueError, match="needs a search space"):
         AccuracyDataset(tmp_path).build(det_top1, n_arch=2)
-    with pytest.raises(ValueError, match=r"'n_arch' parameter .* must be an int in the range "
-                                         r"\[1, inf\) \(not a bool\)\. Got 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"'n_arch' parameter .* must be an int in the range "
+        r"\[1, inf\) \(not a bool\)\. Got 0",
+    ):
         build(tmp_path, 0, det_top1)
     with pytest.raises(TypeError, match="'evaluator' parameter .* must be a callable"):
         build(tmp_path, 1, 42)
@@ -306,9 +320,12 @@ def test_dask_local_cluster(tmp_path):
     from joblib import parallel_config
 
     build(tmp_path / "serial", 5, det_top1)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster, timeout=60) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster, timeout=60) as client,
+    ):
         with parallel_config(backend="dask"):
             build(tmp_path / "dask", 5, det_top1, batch_size=2)
         assert len(client.scheduler_info()["workers"]) == 2

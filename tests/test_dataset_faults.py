@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _dataset_helpers import IMAGE_SIZES, build, det_top1
 from conftest import subprocess_env
 

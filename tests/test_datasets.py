@@ -108,9 +108,24 @@ def test_pipeline_takes_the_bunch_space_and_learns(bunch):
 def test_generator_script_builds_and_resumes(tmp_path):
     script = REPO / "scripts" / "make_digits_subnets.py"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, str(script), "--warmup-epochs", "1", "--epochs", "1", "--n-arch", "3",
-           "--image-sizes", "12", "16", "--work-dir", str(tmp_path / "work"),
-           "--out", str(tmp_path / "out"), "--no-progress"]
+    cmd = [
+        sys.executable,
+        str(script),
+        "--warmup-epochs",
+        "1",
+        "--epochs",
+        "1",
+        "--n-arch",
+        "3",
+        "--image-sizes",
+        "12",
+        "16",
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--out",
+        str(tmp_path / "out"),
+        "--no-progress",
+    ]
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
     with (tmp_path / "out" / "digits_subnets.csv").open(newline="") as fh:
@@ -128,8 +143,9 @@ def test_generator_script_builds_and_resumes(tmp_path):
     with (tmp_path / "out" / "digits_subnets.csv").open(newline="") as fh:
         assert list(csv.reader(fh))[1:] == rows
     # a different recipe refuses to resume from the same checkpoint
-    third = subprocess.run(cmd[:2] + ["--lr", "0.2"] + cmd[2:], capture_output=True, text=True,
-                           env=env, timeout=300)
+    third = subprocess.run(
+        cmd[:2] + ["--lr", "0.2"] + cmd[2:], capture_output=True, text=True, env=env, timeout=300
+    )
     assert third.returncode != 0 and "another recipe" in third.stderr
 
 
@@ -144,14 +160,24 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     def cmd(work):
-        return [sys.executable, str(script), "--warmup-epochs", "1", "--epochs", "2",
-                "--train-only", "--work-dir", str(work)]
+        return [
+            sys.executable,
+            str(script),
+            "--warmup-epochs",
+            "1",
+            "--epochs",
+            "2",
+            "--train-only",
+            "--work-dir",
+            str(work),
+        ]
 
     done = subprocess.run(cmd(tmp_path / "a"), capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     ckpt = tmp_path / "b" / "supernet.pt"
-    proc = subprocess.Popen(cmd(tmp_path / "b"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=env)
+    proc = subprocess.Popen(
+        cmd(tmp_path / "b"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     deadline = time.monotonic() + 240
     while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -159,7 +185,9 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path):
     proc.wait()
     killed_at = torch.load(ckpt, weights_only=False)["state"]["epoch"]
     assert killed_at < 3
-    resumed = subprocess.run(cmd(tmp_path / "b"), capture_output=True, text=True, env=env, timeout=300)
+    resumed = subprocess.run(
+        cmd(tmp_path / "b"), capture_output=True, text=True, env=env, timeout=300
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"resumed training after epoch {killed_at}" in resumed.stdout
     a = torch.load(tmp_path / "a" / "supernet.pt", weights_only=False)["model"]

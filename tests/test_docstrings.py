@@ -77,7 +77,9 @@ def _members(cls: type) -> dict[str, str]:
 
 
 def _is_module(cls: type) -> bool:
-    return any(f"{k.__module__}.{k.__name__}" == "torch.nn.modules.module.Module" for k in cls.__mro__)
+    return any(
+        f"{k.__module__}.{k.__name__}" == "torch.nn.modules.module.Module" for k in cls.__mro__
+    )
 
 
 def _is_exception(qualname: str) -> bool:

@@ -91,9 +91,10 @@ def test_feature_names_and_pandas_output():
     archs = enc.space_.sample(5, random_state=0)
     df = enc.set_output(transform="pandas").transform(archs)
     assert isinstance(df, pd.DataFrame) and list(df.columns) == names.tolist()
-    assert df.to_numpy().sum(axis=1).tolist() == enc.set_output(transform="default").transform(
-        archs
-    ).sum(axis=1).tolist()
+    assert (
+        df.to_numpy().sum(axis=1).tolist()
+        == enc.set_output(transform="default").transform(archs).sum(axis=1).tolist()
+    )
 
 
 def test_dataframe_and_single_dict_input():

@@ -19,8 +19,10 @@ from sklearn_ofa.nets.elastic import ElasticMobileNetV3
 def _batches(n_batches, size=8, n=32, seed=0, scale=1.0):
     g = torch.Generator().manual_seed(seed)
     return [
-        (scale * torch.randn(n, 3, size, size, generator=g) + 0.5,
-         torch.randint(0, 10, (n,), generator=g))
+        (
+            scale * torch.randn(n, 3, size, size, generator=g) + 0.5,
+            torch.randint(0, 10, (n,), generator=g),
+        )
         for _ in range(n_batches)
     ]
 
@@ -39,8 +41,10 @@ def _recalibrated_reference(net, batches):
 
 
 def _resize(batches, size):
-    return [(F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False), y)
-            for x, y in batches]
+    return [
+        (F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False), y)
+        for x, y in batches
+    ]
 
 
 def _labels_from(net, batches):
@@ -100,8 +104,13 @@ def test_recalibration_makes_stored_bn_statistics_irrelevant(supernet):
     arch = space.sample(1, random_state=4)[0]
     data8, calib8 = _batches(2, seed=5), _batches(1, seed=6)
     supernet.set_active_subnet(**arch)
-    static = _recalibrated_reference(supernet.get_active_subnet(), _resize(calib8, arch["image_size"]))
-    data = [(x, y) for (x, _), (_, y) in zip(data8, _labels_from(static, _resize(data8, arch["image_size"])))]
+    static = _recalibrated_reference(
+        supernet.get_active_subnet(), _resize(calib8, arch["image_size"])
+    )
+    data = [
+        (x, y)
+        for (x, _), (_, y) in zip(data8, _labels_from(static, _resize(data8, arch["image_size"])))
+    ]
     corrupted = ElasticMobileNetV3("digits_mbv3")
     corrupted.load_state_dict(supernet.state_dict())
     g = torch.Generator().manual_seed(9)
@@ -184,8 +193,16 @@ def _sliced_bn(bn, x):
         bn.num_batches_tracked.add_(1)
         if bn.momentum is None:
             factor = 1.0 / float(bn.num_batches_tracked)
-    return F.batch_norm(x, bn.running_mean[:c], bn.running_var[:c], bn.weight[:c],
-                        bn.bias[:c], bn.training, factor or 0.0, bn.eps)
+    return F.batch_norm(
+        x,
+        bn.running_mean[:c],
+        bn.running_var[:c],
+        bn.weight[:c],
+        bn.bias[:c],
+        bn.training,
+        factor or 0.0,
+        bn.eps,
+    )
 
 
 class TinyElasticResNet(nn.Module):
@@ -222,7 +239,9 @@ class TinyElasticResNet(nn.Module):
         for i in range(self.depth):
             mid = int(self.ratio[i] * c)
             h = F.relu(_sliced_bn(self.reduce_bn[i], F.conv2d(x, self.reduce[i].weight[:mid, :c])))
-            h = _sliced_bn(self.expand_bn[i], F.conv2d(h, self.expand[i].weight[:c, :mid], padding=1))
+            h = _sliced_bn(
+                self.expand_bn[i], F.conv2d(h, self.expand[i].weight[:c, :mid], padding=1)
+            )
             x = F.relu(x + h)
         return F.linear(x.mean((2, 3)), self.head.weight[:, :c], self.head.bias)
 
@@ -246,12 +265,16 @@ def test_resnet_style_supernet():
 # ---------------------------------------------------------- inside a build
 @pytest.mark.slow
 def test_build_with_supernet_evaluator_in_two_processes(tmp_path, supernet):
-    evaluator = SupernetEvaluator(supernet, _batches(2, seed=30), _batches(1, seed=31),
-                                  num_threads=1)
+    evaluator = SupernetEvaluator(
+        supernet, _batches(2, seed=30), _batches(1, seed=31), num_threads=1
+    )
     kw = dict(n_arch=3, image_sizes=[12, 24], random_state=0, progress=False)
     X1, y1 = AccuracyDataset(tmp_path / "a", space="digits_mbv3").build(evaluator, **kw).load()
-    X2, y2 = AccuracyDataset(tmp_path / "b", space="digits_mbv3").build(
-        evaluator, n_jobs=2, backend="loky", **kw).load()
+    X2, y2 = (
+        AccuracyDataset(tmp_path / "b", space="digits_mbv3")
+        .build(evaluator, n_jobs=2, backend="loky", **kw)
+        .load()
+    )
     assert X1 == X2 and len(X1) == 6
     np.testing.assert_array_equal(y1, y2)
     expected = [evaluator(a) / 100 for a in X1]

@@ -12,7 +12,11 @@ from sklearn_ofa.efficiency import FlopsResult, count_flops, count_parameters
 from sklearn_ofa.nets import build_net
 from sklearn_ofa.spaces import get_space
 
-PARITY = {"ofa_mbv3_w1.2": "mbv3_w1.2", "ofa_proxyless_w1.3": "proxyless_w1.3", "ofa_resnet50": "resnet50"}
+PARITY = {
+    "ofa_mbv3_w1.2": "mbv3_w1.2",
+    "ofa_proxyless_w1.3": "proxyless_w1.3",
+    "ofa_resnet50": "resnet50",
+}
 
 
 def _out_len(n, k, s, p, d):
@@ -37,7 +41,9 @@ def _torch_flops(model, x):
         (3, 4, 6, 3, 2, 0, 1, 2),
     ],
 )
-def test_conv_macs_match_the_formula_both_conventions_and_flop_counter_mode(dims, cin, cout, k, s, p, d, g):
+def test_conv_macs_match_the_formula_both_conventions_and_flop_counter_mode(
+    dims, cin, cout, k, s, p, d, g
+):
     conv = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[dims](cin, cout, k, s, p, d, g)
     size = 11
     out_len = _out_len(size, k, s, p, d)
@@ -154,7 +160,11 @@ def test_batch_handling_is_per_sample_by_default():
     assert (total.macs, total.flops) == (3 * one.macs, 3 * one.flops)
     assert total.by_module["0"].macs == 3 * one.by_module["0"].macs
     from_tensor = count_flops(net, torch.zeros(3, 3, 8, 8))
-    assert (from_tensor.macs, from_tensor.batch_size, from_tensor.input_shape) == (one.macs, 3, (3, 8, 8))
+    assert (from_tensor.macs, from_tensor.batch_size, from_tensor.input_shape) == (
+        one.macs,
+        3,
+        (3, 8, 8),
+    )
     ofa_total = count_flops(net, (3, 8, 8), batch_size=3, per_sample=False, convention="ofa")
     conv_macs = 4 * 36 * 27
     assert ofa_total.macs == 3 * conv_macs + 144 * 2  # OFA counts a linear layer once
@@ -185,7 +195,10 @@ def _snapshot(model):
     return (
         {k: v.clone() for k, v in model.state_dict().items()},
         [(n, m.training) for n, m in model.named_modules()],
-        [(n, len(m._forward_hooks), len(m._forward_pre_hooks), len(m._buffers)) for n, m in model.named_modules()],
+        [
+            (n, len(m._forward_hooks), len(m._forward_pre_hooks), len(m._buffers))
+            for n, m in model.named_modules()
+        ],
     )
 
 
@@ -203,16 +216,23 @@ def test_model_is_not_changed_and_no_hooks_are_left(convention):
     assert before[1] == after[1] and before[2] == after[2]
     assert before[0].keys() == after[0].keys()
     assert all(torch.equal(before[0][k], after[0][k]) for k in before[0])  # BN stats untouched
-    assert (len(module_mod._global_forward_hooks), len(module_mod._global_forward_pre_hooks)) == n_global
+    assert (
+        len(module_mod._global_forward_hooks),
+        len(module_mod._global_forward_pre_hooks),
+    ) == n_global
 
 
 def test_errors_name_the_field_and_allowed_values():
     conv = nn.Conv2d(3, 2, 1)
-    with pytest.raises(ValueError, match=r"convention = 'thop' is not allowed; allowed values: \['full', 'ofa'\]"):
+    with pytest.raises(
+        ValueError, match=r"convention = 'thop' is not allowed; allowed values: \['full', 'ofa'\]"
+    ):
         count_flops(conv, (3, 4, 4), convention="thop")
     with pytest.raises(ValueError, match=r"input_shape = \(3, 0, 4\) is not allowed"):
         count_flops(conv, (3, 0, 4))
-    with pytest.raises(ValueError, match=r"batch_size = 0 is not allowed; allowed values: an int >= 1"):
+    with pytest.raises(
+        ValueError, match=r"batch_size = 0 is not allowed; allowed values: an int >= 1"
+    ):
         count_flops(conv, (3, 4, 4), batch_size=0)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         count_flops("net", (3, 4, 4))
@@ -296,8 +316,14 @@ def test_ofa_four_element_input_shape_means_batch_one():
         assert (res.macs, res.input_shape, res.batch_size) == (4 * 36 * 27 + 144 * 2, (3, 8, 8), 1)
     assert count_flops(net, [1, 3, 8, 8], batch_size=2).macs == one.macs
     info = get_net_info(net, (1, 3, 8, 8), warmup=0, repeats=1)
-    assert info.input_shape == (3, 8, 8) and info.latency["cpu"].settings["input_shape"] == [3, 8, 8]
-    with pytest.raises(ValueError, match=r"input_shape = \(2, 3, 8, 8\) is not allowed.*batch_size=2"):
+    assert info.input_shape == (3, 8, 8) and info.latency["cpu"].settings["input_shape"] == [
+        3,
+        8,
+        8,
+    ]
+    with pytest.raises(
+        ValueError, match=r"input_shape = \(2, 3, 8, 8\) is not allowed.*batch_size=2"
+    ):
         count_flops(net, (2, 3, 8, 8))
     # a net with 3-d layers: 4 elements are one (C, D, H, W) sample
     conv3d = nn.Conv3d(1, 2, 3)

@@ -11,7 +11,11 @@ from sklearn_ofa.efficiency.flops_model import block_macs
 from sklearn_ofa.nets import build_block
 from sklearn_ofa.spaces import get_space
 
-PARITY = {"ofa_mbv3_w1.2": "mbv3_w1.2", "ofa_proxyless_w1.3": "proxyless_w1.3", "ofa_resnet50": "resnet50"}
+PARITY = {
+    "ofa_mbv3_w1.2": "mbv3_w1.2",
+    "ofa_proxyless_w1.3": "proxyless_w1.3",
+    "ofa_resnet50": "resnet50",
+}
 
 
 @pytest.mark.parametrize("space_name", list(PARITY))
@@ -34,7 +38,9 @@ def test_ofa_hook_count_is_the_float32_rounding_of_the_exact_count(space_name, p
     model = FLOPsModel(space_name, unit="1").fit()
     exact = model.predict([r["arch"] for r in recs])
     hook = np.array([r["count_net_flops"] for r in recs])
-    assert np.all(np.abs(exact - hook) <= 2 * np.spacing(hook.astype(np.float32)).astype(np.float64) * 8)
+    assert np.all(
+        np.abs(exact - hook) <= 2 * np.spacing(hook.astype(np.float32)).astype(np.float64) * 8
+    )
 
 
 def _hook_macs(module: torch.nn.Module, x: torch.Tensor) -> int:
@@ -67,7 +73,9 @@ def test_block_macs_equal_a_hook_count_on_the_real_block(space_name):
 
 
 def test_errors_and_api():
-    with pytest.raises(ValueError, match=r"The 'unit' parameter of FLOPsModel must be a str among .*Got 'T'"):
+    with pytest.raises(
+        ValueError, match=r"The 'unit' parameter of FLOPsModel must be a str among .*Got 'T'"
+    ):
         FLOPsModel(unit="T").fit()
     model = FLOPsModel()
     from sklearn.exceptions import NotFittedError
@@ -106,7 +114,9 @@ def test_specialized_nets_equal_ofa_figures_and_the_module_counter(specialized_n
             models[space] = FLOPsModel(space, unit="1").fit()
         model = models[space]
         macs = model.predict([arch])[0]
-        assert macs == pytest.approx(ref[name]["flops_given_config_M"] * 1e6, rel=1e-12, abs=0.5), name
+        assert macs == pytest.approx(ref[name]["flops_given_config_M"] * 1e6, rel=1e-12, abs=0.5), (
+            name
+        )
         net = build_net(cfg)
         assert macs == count_flops(net, image_size, convention="ofa").macs, name
         n_checked += 1
@@ -121,7 +131,9 @@ def test_units_inputs_and_clone():
     archs = space.sample(5, random_state=2)
     macs = FLOPsModel(space, unit="1").fit().predict(archs)
     for unit, div in (("K", 1e3), ("M", 1e6), ("G", 1e9)):
-        np.testing.assert_allclose(FLOPsModel(space, unit=unit).fit().predict(archs), macs / div, rtol=1e-15)
+        np.testing.assert_allclose(
+            FLOPsModel(space, unit=unit).fit().predict(archs), macs / div, rtol=1e-15
+        )
     model = FLOPsModel(space).fit()
     np.testing.assert_array_equal(model.predict(pd.DataFrame(archs)), model.predict(archs))
     np.testing.assert_array_equal(model.predict(archs[0]), model.predict(archs[:1]))

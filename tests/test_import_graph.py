@@ -44,7 +44,8 @@ def _top_level_imports(path: Path) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "path", sorted((PKG / "spaces").glob("*.py")) + [PKG / "_checks.py", PKG / "exceptions.py"],
+    "path",
+    sorted((PKG / "spaces").glob("*.py")) + [PKG / "_checks.py", PKG / "exceptions.py"],
     ids=lambda p: p.name,
 )
 def test_bottom_layer_imports_only_the_bottom(path):
@@ -80,6 +81,35 @@ def test_spaces_work_where_torch_cannot_be_imported(tmp_path):
         "try:\n    import torch\nexcept ImportError:\n    pass\n"
         "else:\n    raise SystemExit('torch imported: the test is void')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
     assert out.stdout.strip() == "10"
+
+
+def test_package_import_graph_has_no_cycle():
+    modules = {_module_name(p): p for p in PKG.rglob("*.py")}
+    graph = {
+        m: {d for d in _top_level_imports(p) if d in modules and d != m} for m, p in modules.items()
+    }
+    assert graph["sklearn_ofa.nets.networks"] >= {"sklearn_ofa.spaces"}  # the walk sees edges
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        path.append(m)
+        for d in sorted(graph[m]):
+            assert state.get(d) != 1, "import cycle: " + " -> ".join(path[path.index(d) :] + [d])
+            if d not in state:
+                visit(d)
+        path.pop()
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)

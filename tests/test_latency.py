@@ -55,8 +55,10 @@ def test_four_times_the_work_measures_slower():
     small, big = _mlp(2), _mlp(8)
     # interleave two rounds so that a burst of machine noise hits both
     rounds = [
-        (measure_latency(small, x_shape, batch_size=64, warmup=3, repeats=15).median_ms,
-         measure_latency(big, x_shape, batch_size=64, warmup=3, repeats=15).median_ms)
+        (
+            measure_latency(small, x_shape, batch_size=64, warmup=3, repeats=15).median_ms,
+            measure_latency(big, x_shape, batch_size=64, warmup=3, repeats=15).median_ms,
+        )
         for _ in range(2)
     ]
     small_ms = min(r[0] for r in rounds)
@@ -115,7 +117,9 @@ def _randomise_bn(net: nn.Module, seed: int = 0) -> nn.Module:
 def test_fold_batchnorm_gives_the_same_outputs(dims):
     conv = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[dims]
     bn = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[dims]
-    net = _randomise_bn(nn.Sequential(conv(3, 6, 3, bias=False), bn(6), nn.ReLU(), conv(6, 4, 1), bn(4)))
+    net = _randomise_bn(
+        nn.Sequential(conv(3, 6, 3, bias=False), bn(6), nn.ReLU(), conv(6, 4, 1), bn(4))
+    )
     folded = fold_batchnorm(net)
     assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in folded.modules())
     assert sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules()) == 2
@@ -140,7 +144,9 @@ def test_fold_batchnorm_on_a_real_subnet():
 
 def test_errors_name_the_field_and_allowed_values():
     lin = nn.Linear(4, 4)
-    with pytest.raises(ValueError, match=r"device = 'tpu' is not allowed; allowed values: 'cpu', 'cuda'"):
+    with pytest.raises(
+        ValueError, match=r"device = 'tpu' is not allowed; allowed values: 'cpu', 'cuda'"
+    ):
         measure_latency(lin, (4,), device="tpu")
     with pytest.raises(ValueError, match=r"device = 'meta' is not allowed"):
         measure_latency(lin, (4,), device="meta")
@@ -152,7 +158,10 @@ def test_errors_name_the_field_and_allowed_values():
         ({"repeats": 2.5}, r"repeats = 2.5 is not allowed"),
         ({"warmup": -1}, r"warmup = -1 is not allowed; allowed values: an int >= 0"),
         ({"batch_size": 0}, r"batch_size = 0 is not allowed"),
-        ({"num_threads": 0}, r"num_threads = 0 is not allowed; allowed values: an int >= 1 or None"),
+        (
+            {"num_threads": 0},
+            r"num_threads = 0 is not allowed; allowed values: an int >= 1 or None",
+        ),
         ({"min_run_time": -1.0}, r"min_run_time = -1.0 is not allowed"),
     ]:
         with pytest.raises(ValueError, match=msg):
@@ -172,7 +181,9 @@ def test_cuda_events_path():
 
 # ------------------------------------------------------------------ get_net_info
 def test_get_net_info_reports_params_macs_flops_and_latency():
-    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 14 * 14, 10))
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 14 * 14, 10)
+    )
     info = get_net_info(net, (3, 16, 16), warmup=1, repeats=3)
     flops = count_flops(net, (3, 16, 16))
     assert info.params == count_parameters(net) == 224 + 16 + 15690

@@ -13,16 +13,22 @@ import time
 import joblib
 import numpy as np
 import pytest
+from conftest import subprocess_env
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
-from conftest import subprocess_env
 from sklearn_ofa.efficiency import FLOPsModel, LatencyTable, load_ofa_lut
 from sklearn_ofa.exceptions import MissingBlockError
 from sklearn_ofa.spaces import MobileNetSpace, get_space
 
 TINY = dict(
-    family="mbv3", base_stage_width=[8, 8, 8, 16, 16, 24, 24, 32, 64], depth_list=[1, 2],
-    ks_list=[3, 5], expand_ratio_list=[3], image_sizes=[32], n_classes=10, name="tiny",
+    family="mbv3",
+    base_stage_width=[8, 8, 8, 16, 16, 24, 24, 32, 64],
+    depth_list=[1, 2],
+    ks_list=[3, 5],
+    expand_ratio_list=[3],
+    image_sizes=[32],
+    n_classes=10,
+    name="tiny",
 )
 
 
@@ -62,10 +68,15 @@ def test_fit_on_archs_profiles_only_their_blocks(tiny):
     lut = LatencyTable(tiny, warmup=0, repeats=1, isolate=False).fit(archs)
     used = {b.key for a in archs for b in tiny.blocks(a)}
     assert set(lut.lut_[32]) == used
-    other = [a for a in tiny.sample(200, random_state=4) if {b.key for b in tiny.blocks(a)} - used][0]
+    other = [a for a in tiny.sample(200, random_state=4) if {b.key for b in tiny.blocks(a)} - used][
+        0
+    ]
     with pytest.raises(MissingBlockError, match="not in the latency table") as info:
         lut.predict([other])
-    assert info.value.missing_keys and set(info.value.missing_keys) == {b.key for b in tiny.blocks(other)} - used
+    assert (
+        info.value.missing_keys
+        and set(info.value.missing_keys) == {b.key for b in tiny.blocks(other)} - used
+    )
     lut.set_params(on_missing="profile")
     assert lut.predict([other])[0] > 0
     assert {b.key for b in tiny.blocks(other)} <= set(lut.lut_[32])
@@ -81,11 +92,17 @@ def test_isolated_profiling_records_allocator_settings(tiny):
 
 
 def test_bad_parameters_are_named(tiny):
-    with pytest.raises(ValueError, match=r"'statistic' parameter of LatencyTable must be a str among .*'max'"):
+    with pytest.raises(
+        ValueError, match=r"'statistic' parameter of LatencyTable must be a str among .*'max'"
+    ):
         LatencyTable(tiny, statistic="max").fit()
-    with pytest.raises(ValueError, match=r"device = 'tpu' is not allowed; allowed values: 'cpu', 'cuda'"):
+    with pytest.raises(
+        ValueError, match=r"device = 'tpu' is not allowed; allowed values: 'cpu', 'cuda'"
+    ):
         LatencyTable(tiny, device="tpu").fit()
-    with pytest.raises(ValueError, match=r"'repeats' parameter of LatencyTable must be an int in the range \[1,"):
+    with pytest.raises(
+        ValueError, match=r"'repeats' parameter of LatencyTable must be an int in the range \[1,"
+    ):
         LatencyTable(tiny, repeats=0).fit()
 
 
@@ -97,7 +114,9 @@ def test_persistence_predicts_without_profiling(tmp_path, tiny, tiny_table):
     sio = pytest.importorskip("skops.io")
     sio.dump(tiny_table, tmp_path / "lut.skops")
     untrusted = sio.get_untrusted_types(file=tmp_path / "lut.skops")
-    assert all(t.startswith(("sklearn_ofa.", "builtins.", "numpy.", "collections.")) for t in untrusted), untrusted
+    assert all(
+        t.startswith(("sklearn_ofa.", "builtins.", "numpy.", "collections.")) for t in untrusted
+    ), untrusted
     loaded = sio.load(tmp_path / "lut.skops", trusted=untrusted)
     assert np.array_equal(loaded.predict(archs), tiny_table.predict(archs))
 
@@ -160,7 +179,9 @@ def _count(path):
 
 def test_resume_refuses_other_settings(tmp_path, tiny):
     journal = tmp_path / "j.jsonl"
-    LatencyTable(tiny, warmup=0, repeats=1, isolate=False, cache_path=journal).fit(tiny.sample(1, random_state=0))
+    LatencyTable(tiny, warmup=0, repeats=1, isolate=False, cache_path=journal).fit(
+        tiny.sample(1, random_state=0)
+    )
     with pytest.raises(ValueError, match="measured with repeats = 1"):
         LatencyTable(tiny, warmup=0, repeats=2, isolate=False, cache_path=journal).fit()
 
@@ -173,8 +194,12 @@ def test_calibration_cross_validation_and_grid_search(tiny, tiny_table):
     est = LatencyTable(tiny, table=tiny_table.lut_, calibration="linear")
     scores = cross_val_score(est, archs, y, cv=3, scoring="neg_mean_absolute_percentage_error")
     assert scores.mean() > -1e-6
-    grid = GridSearchCV(LatencyTable(tiny, table=tiny_table.lut_), {"calibration": ["linear", "per_type"]},
-                        cv=3, scoring="neg_mean_absolute_percentage_error").fit(archs, y)
+    grid = GridSearchCV(
+        LatencyTable(tiny, table=tiny_table.lut_),
+        {"calibration": ["linear", "per_type"]},
+        cv=3,
+        scoring="neg_mean_absolute_percentage_error",
+    ).fit(archs, y)
     assert grid.best_params_["calibration"] in ("linear", "per_type")
     with pytest.raises(ValueError, match="needs X"):
         LatencyTable(tiny, table=tiny_table.lut_, calibration="linear").fit(None, y)
@@ -197,8 +222,11 @@ def test_note10_parity_on_every_record(note10, parity):
 def test_note10_specialized_nets(ofa_reference, parity, specialized_nets):
     spec = parity("specialized")
     # the Note10 tables are for w1.2: loaded for w1.0 they fit no block at all, which is an error
-    with pytest.raises(ValueError, match=r"160_lookup_table.yaml: none of its 96 entries .* is a block of "
-                                         r"space 'ofa_mbv3_w1.0' at image size 160"):
+    with pytest.raises(
+        ValueError,
+        match=r"160_lookup_table.yaml: none of its 96 entries .* is a block of "
+        r"space 'ofa_mbv3_w1.0' at image size 160",
+    ):
         LatencyTable.from_ofa_yaml(ofa_reference / "note10_lut", space="ofa_mbv3_w1.0")
     note10_entries = load_ofa_lut(ofa_reference / "note10_lut")
     w12 = get_space("ofa_mbv3_w1.2", image_sizes=[160, 176, 192, 208, 224])
@@ -208,7 +236,9 @@ def test_note10_specialized_nets(ofa_reference, parity, specialized_nets):
     for name, cfg, r in specialized_nets:
         if "note10_latency_ms" in spec[name]:
             arch = w12.from_net_config(cfg, r)
-            assert note10.predict([arch])[0] == pytest.approx(spec[name]["note10_latency_ms"], rel=1e-9)
+            assert note10.predict([arch])[0] == pytest.approx(
+                spec[name]["note10_latency_ms"], rel=1e-9
+            )
             checked += 1
         if "note10_lut_missing_key" in spec[name]:
             arch = w10_space.from_net_config(cfg, r)
@@ -242,7 +272,7 @@ def test_proxylessnas_mobile_trim_loads(ofa_reference):
     entries = lut[224]
     key = "expanded_conv-input:112x112x16-output:56x56x24-expand:3-kernel:3-stride:2-idskip:0"
     assert entries[key]["mean"] == pytest.approx(6.240567073170731)
-    assert entries[key]["std"] == pytest.approx(0.07330791484716055 ** 0.5)
+    assert entries[key]["std"] == pytest.approx(0.07330791484716055**0.5)
     cfg = json.loads((ofa_reference / "proxylessnas" / "proxyless_mobile.config").read_text())
     fsize, found = 112, 0
     for blk in cfg["blocks"]:
@@ -250,9 +280,11 @@ def test_proxylessnas_mobile_trim_loads(ofa_reference):
         if conv["name"] == "ZeroLayer":
             continue
         out = (fsize - 1) // conv["stride"] + 1
-        k = (f"expanded_conv-input:{fsize}x{fsize}x{conv['in_channels']}-output:{out}x{out}x"
-             f"{conv['out_channels']}-expand:{conv['expand_ratio']}-kernel:{conv['kernel_size']}-"
-             f"stride:{conv['stride']}-idskip:{int(blk['shortcut'] is not None)}")
+        k = (
+            f"expanded_conv-input:{fsize}x{fsize}x{conv['in_channels']}-output:{out}x{out}x"
+            f"{conv['out_channels']}-expand:{conv['expand_ratio']}-kernel:{conv['kernel_size']}-"
+            f"stride:{conv['stride']}-idskip:{int(blk['shortcut'] is not None)}"
+        )
         found += k in entries
         fsize = out
     assert found >= 15

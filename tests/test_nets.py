@@ -11,7 +11,11 @@ from sklearn_ofa.exceptions import NetConfigError
 from sklearn_ofa.nets import build_block, build_net
 from sklearn_ofa.spaces import get_space
 
-PARITY = {"ofa_mbv3_w1.2": "mbv3_w1.2", "ofa_proxyless_w1.3": "proxyless_w1.3", "ofa_resnet50": "resnet50"}
+PARITY = {
+    "ofa_mbv3_w1.2": "mbv3_w1.2",
+    "ofa_proxyless_w1.3": "proxyless_w1.3",
+    "ofa_resnet50": "resnet50",
+}
 
 
 def n_params(m: torch.nn.Module) -> int:
@@ -111,7 +115,9 @@ def test_build_net_errors():
         build_net({"name": "VGG"})
     with pytest.raises(NetConfigError, match="missing 'blocks'"):
         build_net({"name": "MobileNetV3", "first_conv": {}})
-    cfg = get_space("ofa_mbv3_w1.2").net_config(get_space("ofa_mbv3_w1.2").sample(1, random_state=0)[0])
+    cfg = get_space("ofa_mbv3_w1.2").net_config(
+        get_space("ofa_mbv3_w1.2").sample(1, random_state=0)[0]
+    )
     cfg["blocks"][2]["conv"]["name"] = "FancyConv"
     with pytest.raises(NetConfigError, match=r"blocks\[2\]\.conv: layer name 'FancyConv'"):
         build_net(cfg)

@@ -36,7 +36,8 @@ def test_resnet50_checkpoint_parity(ofa_reference, parity):
     np.testing.assert_allclose(pred, expected, rtol=0, atol=1e-5)
     # a subset of image sizes reads the same columns
     sub = load_ofa_predictor(
-        ofa_reference / "predictors" / "ofa_resnet50_acc_predictor.pth", "ofa_resnet50",
+        ofa_reference / "predictors" / "ofa_resnet50_acc_predictor.pth",
+        "ofa_resnet50",
         image_sizes=[160, 224],
     )
     keep = [i for i, r in enumerate(records) if r["arch"]["image_size"] in (160, 224)]
@@ -49,8 +50,9 @@ def test_image_sizes_outside_checkpoint(ofa_reference):
     path = ofa_reference / "predictors" / "acc_predictor.pth"
     with pytest.raises(ArchValueError, match="image_size = 240 is outside"):
         load_ofa_predictor(path, "ofa_mbv3_w1.2", image_sizes=range(128, 264, 4))
-    wide = load_ofa_predictor(path, "ofa_mbv3_w1.2", image_sizes=range(128, 264, 4),
-                              clip_image_sizes=True)
+    wide = load_ofa_predictor(
+        path, "ofa_mbv3_w1.2", image_sizes=range(128, 264, 4), clip_image_sizes=True
+    )
     narrow = load_ofa_predictor(path, "ofa_mbv3_w1.2")
     arch = {"ks": [5] * 20, "e": [4] * 20, "d": [3] * 5, "image_size": 224}
     # 224..239 share the tutorial's last slot; beyond it the clipped pipeline reuses that slot
@@ -76,8 +78,12 @@ def test_wrong_space_or_file(ofa_reference, tmp_path):
 def test_specialized_nets_table(ofa_reference, specialized_nets, capsys):
     """Predict OFA's specialized MobileNetV3 w1.2 subnets from their net.config."""
     space = get_space("ofa_mbv3_w1.2", image_sizes=range(128, 264, 4))
-    pipe = load_ofa_predictor(ofa_reference / "predictors" / "acc_predictor.pth", space,
-                              image_sizes=range(128, 264, 4), clip_image_sizes=True)
+    pipe = load_ofa_predictor(
+        ofa_reference / "predictors" / "acc_predictor.pth",
+        space,
+        image_sizes=range(128, 264, 4),
+        clip_image_sizes=True,
+    )
     rows = []
     for name, cfg, image_size in specialized_nets:
         try:
@@ -121,12 +127,15 @@ def test_default_pipeline_learns_the_ofa_predictor(ofa_reference):
         # one network and fewer epochs than the defaults keep this test fast;
         # benchmarks/bench_accuracy.py --quality compares the full defaults
         make_accuracy_pipeline(space, n_ensemble=1, max_epochs=60, batch_size=32, random_state=0),
-        codes, y,
+        codes,
+        y,
         cv=KFold(5, shuffle=True, random_state=0),
         scoring={"tau": kendall_tau_scorer, "rmse": neg_rmse_points_scorer},
     )
     tau, rmse = res["test_tau"].mean(), -res["test_rmse"].mean()
-    print(f"\n500 archs labelled by OFA's predictor: 5-fold Kendall tau {tau:.3f}, "
-          f"RMSE {rmse:.3f} points (label sd {100 * y.std():.2f} points)")
+    print(
+        f"\n500 archs labelled by OFA's predictor: 5-fold Kendall tau {tau:.3f}, "
+        f"RMSE {rmse:.3f} points (label sd {100 * y.std():.2f} points)"
+    )
     assert tau > 0.75
     assert rmse < 0.6 * 100 * y.std()

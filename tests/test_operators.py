@@ -103,7 +103,7 @@ def test_mutate_codes_turns_switched_on_slots_into_random_values():
     MBV3.check_codes(out)
     deep = (out[:, depth] == MBV3.n_choices[depth] - 1).all(axis=1)  # every stage at depth 4
     assert deep.sum() > 0.5 * n * (1 / 3) ** len(depth)
-    newly_on = (codes[deep] == -1)
+    newly_on = codes[deep] == -1
     assert newly_on.any() and (out[deep][newly_on] >= 0).all()
     ks = MBV3.key_columns["ks"]
     assert set(np.unique(out[deep][:, ks][newly_on[:, ks]])) == {0, 1, 2}

@@ -5,15 +5,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tomllib
 from importlib.metadata import metadata, version
 
 import pytest
+import tomllib
+from conftest import REPO, subprocess_env
 
 import sklearn_ofa
 from sklearn_ofa._versioning import DOCS_URL
-
-from conftest import REPO, subprocess_env
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 

@@ -68,12 +68,17 @@ def test_pareto_front_arrays_into_given_axes():
 def test_pareto_front_of_sweep_curve_and_search_result():
     from sklearn.utils import Bunch
 
-    curve = Bunch(constraint=np.array([15.0, 25.0]), accuracy=np.array([0.75, 0.79]),
-                  efficiency=np.array([14.0, 24.5]), on_front=np.array([True, True]))
+    curve = Bunch(
+        constraint=np.array([15.0, 25.0]),
+        accuracy=np.array([0.75, 0.79]),
+        efficiency=np.array([14.0, 24.5]),
+        on_front=np.array([True, True]),
+    )
     ax = plot_pareto_front(curve, show_all=False).axes[0]
     assert len(ax.collections) == 1 and len(ax.lines) == 1 + 2
-    result = Bunch(evaluated=Bunch(accuracy=np.array([0.7, 0.8, 0.6]),
-                                   efficiency=np.array([1.0, 2.0, 3.0])))
+    result = Bunch(
+        evaluated=Bunch(accuracy=np.array([0.7, 0.8, 0.6]), efficiency=np.array([1.0, 2.0, 3.0]))
+    )
     ax = plot_pareto_front(result).axes[0]
     assert len(ax.collections) == 2 and len(ax.lines) == 1
 
@@ -87,8 +92,14 @@ def test_pareto_front_of_fitted_finder():
     flops = FLOPsModel("digits_mbv3").fit()
     X = flops.space_.sample_codes(200, random_state=0)
     acc = Ridge().fit(X, np.log(flops.predict(X)))
-    finder = EvolutionFinder(acc, flops, float(np.median(flops.predict(X))), population_size=20,
-                             n_generations=4, random_state=0).fit()
+    finder = EvolutionFinder(
+        acc,
+        flops,
+        float(np.median(flops.predict(X))),
+        population_size=20,
+        n_generations=4,
+        random_state=0,
+    ).fit()
     ax = plot_pareto_front(finder, xlabel="MMACs").axes[0]
     n_points = sum(len(c.get_offsets()) for c in ax.collections)
     assert n_points == len(finder.evaluated_.accuracy) == 20 * 5
@@ -106,7 +117,9 @@ def test_accuracy_parity_display_from_predictions_plots_the_data_and_metrics():
     # hand values: one discordant pair of six -> tau = (5 - 1) / 6; errors 1, 2, 2, 2 points
     assert disp.kendall_tau_ == pytest.approx(4 / 6)
     assert disp.rmse_ == pytest.approx(np.sqrt(13 / 4))
-    assert disp.ax_.get_title() == f"Accuracy predictor: Kendall tau 0.667, RMSE {np.sqrt(13 / 4):.3g}"
+    assert (
+        disp.ax_.get_title() == f"Accuracy predictor: Kendall tau 0.667, RMSE {np.sqrt(13 / 4):.3g}"
+    )
 
 
 def test_displays_from_estimator_and_plot_into_a_given_axes():
@@ -140,5 +153,7 @@ def test_displays_from_estimator_and_plot_into_a_given_axes():
 def test_display_errors_name_the_field():
     with pytest.raises(ValueError, match="band = 0 is not allowed"):
         LatencyParityDisplay(y_true=[1, 2], y_pred=[1, 2], band=0)
-    with pytest.raises(ValueError, match="y_true and y_pred must be non-empty and of the same length"):
+    with pytest.raises(
+        ValueError, match="y_true and y_pred must be non-empty and of the same length"
+    ):
         AccuracyParityDisplay.from_predictions([1, 2, 3], [1, 2])

@@ -11,7 +11,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from sklearn.model_selection import GridSearchCV, KFold, cross_val_score, cross_validate
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ofa import AccuracyPredictor, make_accuracy_pipeline
@@ -28,8 +28,17 @@ EXPECTED_FAILED_CHECKS: dict = {}
 
 
 @parametrize_with_checks(
-    [AccuracyPredictor(hidden_size=16, n_layers=2, max_epochs=15, batch_size=64, lr=1e-2,
-                       n_ensemble=1, random_state=0)],
+    [
+        AccuracyPredictor(
+            hidden_size=16,
+            n_layers=2,
+            max_epochs=15,
+            batch_size=64,
+            lr=1e-2,
+            n_ensemble=1,
+            random_state=0,
+        )
+    ],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible(estimator, check):
@@ -60,14 +69,19 @@ def _active(arch):
 def test_module_structure_and_base_acc():
     X = np.random.default_rng(0).random((50, 7), dtype=np.float32)
     y = 0.8 + 0.01 * X[:, 0]
-    model = AccuracyPredictor(hidden_size=12, n_layers=3, max_epochs=2, n_ensemble=2,
-                              random_state=0).fit(X, y)
+    model = AccuracyPredictor(
+        hidden_size=12, n_layers=3, max_epochs=2, n_ensemble=2, random_state=0
+    ).fit(X, y)
     assert len(model.nets_) == 2
     module = model.nets_[0].module_
     assert isinstance(module, AccuracyMLP)
     linears = [m for m in module.layers if isinstance(m, torch.nn.Linear)]
-    assert [(m.in_features, m.out_features) for m in linears] == [(7, 12), (12, 12), (12, 12),
-                                                                   (12, 1)]
+    assert [(m.in_features, m.out_features) for m in linears] == [
+        (7, 12),
+        (12, 12),
+        (12, 12),
+        (12, 1),
+    ]
     assert linears[-1].bias is None
     assert sum(isinstance(m, torch.nn.ReLU) for m in module.layers) == 3
     assert model.base_acc_ == pytest.approx(y.mean())
@@ -129,20 +143,24 @@ def test_pipeline_cross_val_and_gridsearch():
     scores = cross_val_score(pipe, archs, y, cv=3, scoring=kendall_tau_scorer)
     assert scores.shape == (3,) and np.all(scores > 0.3)
     pipe.set_params(predictor__max_epochs=10)
-    res = cross_validate(pipe, codes, y, cv=2,
-                         scoring={"tau": kendall_tau_scorer, "rmse": neg_rmse_points_scorer})
+    res = cross_validate(
+        pipe, codes, y, cv=2, scoring={"tau": kendall_tau_scorer, "rmse": neg_rmse_points_scorer}
+    )
     assert np.all(res["test_rmse"] < 0)
 
     grid = GridSearchCV(
         pipe,
         {"predictor__hidden_size": [8, 16]},
-        cv=2, n_jobs=2, scoring=kendall_tau_scorer,
+        cv=2,
+        n_jobs=2,
+        scoring=kendall_tau_scorer,
     )
     grid.fit(archs, y)
     assert set(grid.best_params_) == {"predictor__hidden_size"}
     assert len(grid.cv_results_["mean_test_score"]) == 2
-    assert grid.best_estimator_["predictor"].hidden_size == grid.best_params_[
-        "predictor__hidden_size"]
+    assert (
+        grid.best_estimator_["predictor"].hidden_size == grid.best_params_["predictor__hidden_size"]
+    )
     assert grid.predict(archs[:3]).shape == (3,)
 
 
@@ -196,8 +214,7 @@ def test_cuda_trained_predictor_loads_on_cpu():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             back = pickle.loads(blob)
-    assert any(issubclass(w.category, DeviceWarning) and "CUDA" in str(w.message)
-               for w in caught)
+    assert any(issubclass(w.category, DeviceWarning) and "CUDA" in str(w.message) for w in caught)
     assert all(net.device == "cpu" for net in back["predictor"].nets_)
     assert back["predictor"].nets_[0].module_.base_acc.device.type == "cpu"
     np.testing.assert_array_equal(back.predict(codes), expected)

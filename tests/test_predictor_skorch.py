@@ -39,17 +39,25 @@ def _xy(n=96, d=10, seed=0):
 
 
 def _widths(predictor):
-    return [(m.in_features, m.out_features) for m in predictor.nets_[0].module_.layers
-            if isinstance(m, torch.nn.Linear)]
+    return [
+        (m.in_features, m.out_features)
+        for m in predictor.nets_[0].module_.layers
+        if isinstance(m, torch.nn.Linear)
+    ]
 
 
 # ----------------------------------------------------------------- routing
 def test_routed_parameters_reach_the_trained_networks():
     X, y = _xy(70)
     model = AccuracyPredictor(**SMALL).set_params(
-        module__hidden_size=8, module__n_layers=1, optimizer=torch.optim.SGD,
-        optimizer__momentum=0.5, optimizer__weight_decay=0.01, criterion=torch.nn.L1Loss,
-        criterion__reduction="sum", iterator_train__drop_last=True,
+        module__hidden_size=8,
+        module__n_layers=1,
+        optimizer=torch.optim.SGD,
+        optimizer__momentum=0.5,
+        optimizer__weight_decay=0.01,
+        criterion=torch.nn.L1Loss,
+        criterion__reduction="sum",
+        iterator_train__drop_last=True,
     )
     # the skorch spellings of flat parameters set the flat (canonical) ones
     assert (model.hidden_size, model.n_layers, model.weight_decay) == (8, 1, 0.01)
@@ -71,8 +79,9 @@ def test_routed_parameters_reach_the_trained_networks():
 
 
 def test_constructor_takes_skorch_keywords_and_pipelines_route_them():
-    model = AccuracyPredictor(module__hidden_size=12, optimizer__weight_decay=0.0,
-                              iterator_train__drop_last=True)
+    model = AccuracyPredictor(
+        module__hidden_size=12, optimizer__weight_decay=0.0, iterator_train__drop_last=True
+    )
     assert (model.hidden_size, model.weight_decay) == (12, 0.0)
     assert "iterator_train__drop_last=True" in repr(model)
     pipe = make_accuracy_pipeline("digits_mbv3", optimizer__lr=0.02)
@@ -85,8 +94,12 @@ def test_constructor_takes_skorch_keywords_and_pipelines_route_them():
 
 @pytest.mark.parametrize(
     "key, why",
-    [("module__foo", "AccuracyMLP takes only"), ("module__input_dim", "set from the training"),
-     ("foo__bar", "not a parameter nor a skorch prefix"), ("lr__x", "not a parameter")],
+    [
+        ("module__foo", "AccuracyMLP takes only"),
+        ("module__input_dim", "set from the training"),
+        ("foo__bar", "not a parameter nor a skorch prefix"),
+        ("lr__x", "not a parameter"),
+    ],
 )
 def test_unknown_keys_raise_naming_the_key(key, why):
     with pytest.raises(ValueError, match=rf"Invalid parameter '{key}' for estimator .*{why}"):
@@ -102,8 +115,9 @@ def test_unknown_keys_raise_naming_the_key(key, why):
 def test_user_callbacks_are_copied_per_network_and_builtins_take_parameters():
     X, y = _xy()
     clip = GradientNormClipping(gradient_clip_value=1.0)
-    model = AccuracyPredictor(**{**SMALL, "n_ensemble": 2}, callbacks=[("clip", clip)],
-                              callbacks__lr_schedule__T_max=8).fit(X, y)
+    model = AccuracyPredictor(
+        **{**SMALL, "n_ensemble": 2}, callbacks=[("clip", clip)], callbacks__lr_schedule__T_max=8
+    ).fit(X, y)
     copies = [dict(net.callbacks_)["clip"] for net in model.nets_]
     assert all(isinstance(c, GradientNormClipping) for c in copies)
     assert copies[0] is not copies[1] and clip not in copies
@@ -126,10 +140,11 @@ def test_train_split_is_skorchs():
 @pytest.mark.slow
 def test_grid_search_over_module_and_optimizer_parameters_with_two_jobs(digits):
     space, archs, y = digits
-    pipe = make_accuracy_pipeline(space, n_layers=1, max_epochs=3, batch_size=64,
-                                  random_state=0)
-    grid = {"predictor__module__hidden_size": [8, 24],
-            "predictor__optimizer__weight_decay": [0.0, 0.05]}
+    pipe = make_accuracy_pipeline(space, n_layers=1, max_epochs=3, batch_size=64, random_state=0)
+    grid = {
+        "predictor__module__hidden_size": [8, 24],
+        "predictor__optimizer__weight_decay": [0.0, 0.05],
+    }
     search = GridSearchCV(pipe, grid, cv=2, n_jobs=2).fit(archs, y)
     assert search.best_params_ in list(ParameterGrid(grid))
     assert len(search.cv_results_["params"]) == 4

@@ -38,8 +38,13 @@ def ridge(flops):
 
 
 def _finder(ridge, flops, **kw):
-    params = {"constraint": 300.0, "space": "ofa_mbv3_w1.2", "population_size": 40,
-              "n_generations": 15, "random_state": 0}
+    params = {
+        "constraint": 300.0,
+        "space": "ofa_mbv3_w1.2",
+        "population_size": 40,
+        "n_generations": 15,
+        "random_state": 0,
+    }
     params.update(kw)
     return EvolutionFinder(ridge, flops, **params)
 
@@ -65,8 +70,14 @@ def test_history_shapes_and_elitism(ridge, flops):
     P, G = 40, 15
     finder = _finder(ridge, flops, population_size=P, n_generations=G).fit()
     h, ev = finder.history_, finder.evaluated_
-    for key in ("generation", "best_accuracy", "best_efficiency", "mean_parent_accuracy",
-                "n_candidates", "seconds"):
+    for key in (
+        "generation",
+        "best_accuracy",
+        "best_efficiency",
+        "mean_parent_accuracy",
+        "n_candidates",
+        "seconds",
+    ):
         assert h[key].shape == (G + 1,), key
     assert ev.codes.shape == (P * (G + 1), finder.space_.n_genes)
     assert ev.accuracy.shape == ev.efficiency.shape == ev.generation.shape == (P * (G + 1),)
@@ -172,7 +183,9 @@ def test_bad_image_sizes_and_predictors(ridge, flops):
         _finder(ridge, flops, image_sizes=[150]).fit()
     with pytest.raises(TypeError, match="efficiency_predictor must be .* predict.*got int"):
         EvolutionFinder(ridge, 3, 300.0, space="ofa_mbv3_w1.2").fit()
-    with pytest.raises(ValueError, match="efficiency_predictor works on space 'ofa_mbv3_w1.2'.*differ"):
+    with pytest.raises(
+        ValueError, match="efficiency_predictor works on space 'ofa_mbv3_w1.2'.*differ"
+    ):
         _finder(ridge, flops, space="ofa_mbv3_w1.0").fit()
     with pytest.raises(ValueError, match="space = None cannot be inferred"):
         EvolutionFinder(ridge, Ridge().fit([[0], [1]], [0, 1]), 1.0).fit()
@@ -186,8 +199,9 @@ def test_too_tight_constraint_raises(ridge, flops):
 def test_codes_translated_to_each_predictor_space(ridge, flops):
     """The efficiency model knows only two sizes: the finder translates codes for it."""
     small = FLOPsModel(get_space("ofa_mbv3_w1.2", image_sizes=[160, 224])).fit()
-    finder = EvolutionFinder(ridge, small, 300.0, population_size=20, n_generations=3,
-                             random_state=0).fit()
+    finder = EvolutionFinder(
+        ridge, small, 300.0, population_size=20, n_generations=3, random_state=0
+    ).fit()
     assert finder.space_.image_sizes == (160, 224)
     assert flops.predict([finder.best_arch_])[0] == pytest.approx(finder.best_efficiency_)
 
@@ -249,11 +263,14 @@ def test_search_with_note10_table_and_ofa_predictor(ofa_reference):
     try:
         from sklearn_ofa.accuracy import load_ofa_predictor
 
-        acc = load_ofa_predictor(ofa_reference / "predictors" / "acc_predictor.pth", "ofa_mbv3_w1.2")
+        acc = load_ofa_predictor(
+            ofa_reference / "predictors" / "acc_predictor.pth", "ofa_mbv3_w1.2"
+        )
     except ImportError:  # pragma: no cover - accuracy package not there yet
         pytest.skip("load_ofa_predictor is not available")
-    finder = EvolutionFinder(acc, lut, 25.0, population_size=50, n_generations=10,
-                             random_state=0).fit()
+    finder = EvolutionFinder(
+        acc, lut, 25.0, population_size=50, n_generations=10, random_state=0
+    ).fit()
     assert finder.space_.image_sizes == (160, 176, 192, 208, 224)
     assert lut.predict([finder.best_arch_])[0] == pytest.approx(finder.best_efficiency_)
     assert finder.best_efficiency_ <= 25.0
@@ -315,8 +332,15 @@ def test_bad_accuracy_predictions_raise_naming_the_predictor(flops, how):
     space = flops.space_
     X = space.sample_codes(300, random_state=0)
     acc = CorruptRidge(how=how).fit(X, np.log(flops.predict(X)))
-    finder = EvolutionFinder(acc, flops, 300.0, space="ofa_mbv3_w1.2", population_size=20,
-                             n_generations=3, random_state=0)
+    finder = EvolutionFinder(
+        acc,
+        flops,
+        300.0,
+        space="ofa_mbv3_w1.2",
+        population_size=20,
+        n_generations=3,
+        random_state=0,
+    )
     with pytest.raises(ValueError, match="accuracy_predictor") as info:
         finder.search()
     msg = str(info.value)
@@ -331,8 +355,15 @@ def test_bad_accuracy_predictions_raise_naming_the_predictor(flops, how):
 @pytest.mark.parametrize("how", sorted(BAD_OUTPUTS))
 def test_bad_efficiency_predictions_raise_naming_the_predictor(ridge, how):
     eff = CorruptFLOPs(how=how).fit()
-    finder = EvolutionFinder(ridge, eff, 300.0, space="ofa_mbv3_w1.2", population_size=20,
-                             n_generations=3, random_state=0)
+    finder = EvolutionFinder(
+        ridge,
+        eff,
+        300.0,
+        space="ofa_mbv3_w1.2",
+        population_size=20,
+        n_generations=3,
+        random_state=0,
+    )
     with pytest.raises(ValueError, match="efficiency_predictor") as info:
         finder.search()
     assert BAD_OUTPUTS[how] in str(info.value)
@@ -353,8 +384,9 @@ def test_bad_predictions_in_a_later_generation_are_caught(flops):
     space = flops.space_
     X = space.sample_codes(300, random_state=0)
     acc = BreaksAfterFirstCall().fit(X, np.log(flops.predict(X)))
-    finder = EvolutionFinder(acc, flops, None, space="ofa_mbv3_w1.2", population_size=20,
-                             n_generations=5, random_state=0)
+    finder = EvolutionFinder(
+        acc, flops, None, space="ofa_mbv3_w1.2", population_size=20, n_generations=5, random_state=0
+    )
     with pytest.raises(ValueError, match="accuracy_predictor.predict returned 1 non-finite"):
         finder.search()
     assert acc.calls_ == 2 and not hasattr(finder, "best_arch_")
@@ -368,8 +400,15 @@ def test_column_vector_predictions_are_accepted(ridge, flops):
     space = flops.space_
     X = space.sample_codes(300, random_state=0)
     acc = ColumnRidge().fit(X, np.log(flops.predict(X)))
-    res = EvolutionFinder(acc, flops, 300.0, space="ofa_mbv3_w1.2", population_size=20,
-                          n_generations=3, random_state=0).search()
+    res = EvolutionFinder(
+        acc,
+        flops,
+        300.0,
+        space="ofa_mbv3_w1.2",
+        population_size=20,
+        n_generations=3,
+        random_state=0,
+    ).search()
     assert np.isfinite(res.accuracy) and res.efficiency <= 300.0
 
 
@@ -377,8 +416,9 @@ def test_pareto_sweep_with_a_nan_predictor_raises(flops):
     space = flops.space_
     X = space.sample_codes(300, random_state=0)
     acc = CorruptRidge(how="nan").fit(X, np.log(flops.predict(X)))
-    finder = EvolutionFinder(acc, flops, space="ofa_mbv3_w1.2", population_size=20,
-                             n_generations=2, random_state=0)
+    finder = EvolutionFinder(
+        acc, flops, space="ofa_mbv3_w1.2", population_size=20, n_generations=2, random_state=0
+    )
     with pytest.raises(ValueError, match="accuracy_predictor"):
         pareto_sweep(finder, [250, 400])
     with pytest.raises(ValueError, match=r"efficiency\[1\] = inf .*1 non-finite"):
@@ -420,14 +460,26 @@ def test_search_breeds_with_the_space_operators(ridge, flops):
 def test_resolution_mutate_prob_reaches_the_mutation(ridge, flops):
     """Mutation only: with resolution_mutate_prob=0 each child keeps its parent's image size,
     so the sizes of the population can only shrink to those of generation 0's parents."""
-    finder = _finder(ridge, flops, mutation_ratio=1.0, resolution_mutate_prob=0.0,
-                     n_generations=8, redraw_copies=False).fit()
+    finder = _finder(
+        ridge,
+        flops,
+        mutation_ratio=1.0,
+        resolution_mutate_prob=0.0,
+        n_generations=8,
+        redraw_copies=False,
+    ).fit()
     ev = finder.evaluated_
     sizes = np.asarray(ev.codes)[:, finder.space_.key_columns["image_size"][0]]
     for g in range(1, 9):
         assert set(sizes[ev.generation == g]) <= set(sizes[ev.generation < g])
-    moving = _finder(ridge, flops, mutation_ratio=1.0, resolution_mutate_prob=1.0,
-                     n_generations=8, redraw_copies=False).fit()
+    moving = _finder(
+        ridge,
+        flops,
+        mutation_ratio=1.0,
+        resolution_mutate_prob=1.0,
+        n_generations=8,
+        redraw_copies=False,
+    ).fit()
     size_col = moving.space_.key_columns["image_size"][0]
     kids = np.asarray(moving.evaluated_.codes)[moving.evaluated_.generation > 0, size_col]
     assert len(set(kids)) == len(moving.space_.image_sizes)
@@ -453,11 +505,15 @@ def test_unfitted_predictors_raise_not_fitted_naming_the_role(ridge, flops, role
     unfitted = _unfitted(kind)
     other = _CountingPredictor(flops if role == "accuracy_predictor" else ridge)
     acc, eff = (unfitted, other) if role == "accuracy_predictor" else (other, unfitted)
-    finder = EvolutionFinder(acc, eff, 300.0, space="ofa_mbv3_w1.2", population_size=20,
-                             n_generations=2, random_state=0)
+    finder = EvolutionFinder(
+        acc, eff, 300.0, space="ofa_mbv3_w1.2", population_size=20, n_generations=2, random_state=0
+    )
     for run in (finder.fit, finder.search):
-        with pytest.raises(NotFittedError, match=rf"^{role} \({type(unfitted).__name__}\) is not "
-                                                 r"fitted"):
+        with pytest.raises(
+            NotFittedError,
+            match=rf"^{role} \({type(unfitted).__name__}\) is not "
+            r"fitted",
+        ):
             run()
     assert other.rows == [] and not hasattr(finder, "best_arch_")  # before any work
 

@@ -14,12 +14,12 @@ import pytest
 from sklearn.base import clone
 
 from sklearn_ofa import ArchEncoder
+from sklearn_ofa import spaces as spaces_module
 from sklearn_ofa.efficiency import FLOPsModel, LatencyTable
 from sklearn_ofa.efficiency.flops_model import block_macs
 from sklearn_ofa.exceptions import NetConfigError
 from sklearn_ofa.nets import build_subnet
 from sklearn_ofa.spaces import Gene, SearchSpace, get_space, list_spaces, register_space
-from sklearn_ofa import spaces as spaces_module
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "adding_a_space.rst"
 

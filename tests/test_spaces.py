@@ -11,7 +11,11 @@ from sklearn_ofa.exceptions import ArchTypeError, ArchValueError, NetConfigError
 from sklearn_ofa.spaces import Block, MobileNetSpace, ResNetSpace, get_space, list_spaces
 
 SPACES = ["ofa_mbv3_w1.0", "ofa_mbv3_w1.2", "ofa_proxyless_w1.3", "ofa_resnet50"]
-PARITY = {"ofa_mbv3_w1.2": "mbv3_w1.2", "ofa_proxyless_w1.3": "proxyless_w1.3", "ofa_resnet50": "resnet50"}
+PARITY = {
+    "ofa_mbv3_w1.2": "mbv3_w1.2",
+    "ofa_proxyless_w1.3": "proxyless_w1.3",
+    "ofa_resnet50": "resnet50",
+}
 
 
 def test_registry_lists_the_ofa_spaces():
@@ -37,7 +41,9 @@ def test_space_shapes(name, n_slots, n_genes, d_len):
 def test_ofa_default_choices():
     mb = get_space("ofa_mbv3_w1.2")
     assert mb.image_sizes == tuple(range(128, 225, 4))
-    assert mb.ks_list == (3, 5, 7) and mb.expand_ratio_list == (3, 4, 6) and mb.depth_list == (2, 3, 4)
+    assert (
+        mb.ks_list == (3, 5, 7) and mb.expand_ratio_list == (3, 4, 6) and mb.depth_list == (2, 3, 4)
+    )
     px = get_space("ofa_proxyless_w1.3")
     assert px.genes[px.key_columns["d"][-1]].choices == (1,)
     rn = get_space("ofa_resnet50")
@@ -73,7 +79,9 @@ def test_value_not_in_choices_names_field_position_value_and_choices():
     space = get_space("ofa_mbv3_w1.2")
     arch = _good("ofa_mbv3_w1.2")
     arch["ks"][3] = 4
-    with pytest.raises(ArchValueError, match=r"arch\['ks'\]\[3\] = 4 is not allowed; allowed values: \[3, 5, 7\]"):
+    with pytest.raises(
+        ArchValueError, match=r"arch\['ks'\]\[3\] = 4 is not allowed; allowed values: \[3, 5, 7\]"
+    ):
         space.validate(arch)
 
 
@@ -96,7 +104,10 @@ def test_resnet_float_expand_ratio_and_stem_depth():
     space = get_space("ofa_resnet50")
     arch = _good("ofa_resnet50")
     arch["e"][0] = 0.3
-    with pytest.raises(ArchValueError, match=r"arch\['e'\]\[0\] = 0.3 is not allowed; allowed values: \[0.2, 0.25, 0.35\]"):
+    with pytest.raises(
+        ArchValueError,
+        match=r"arch\['e'\]\[0\] = 0.3 is not allowed; allowed values: \[0.2, 0.25, 0.35\]",
+    ):
         space.validate(arch)
     arch = _good("ofa_resnet50")
     arch["d"][0] = 1
@@ -189,7 +200,9 @@ def test_any_valid_mbv3_arch_round_trips_on_active_genes(ks, e, d, r):
 @given(
     key=st.sampled_from(["ks", "e", "d"]),
     pos=st.integers(0, 4),
-    value=st.one_of(st.integers(-5, 20), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=3)),
+    value=st.one_of(
+        st.integers(-5, 20), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=3)
+    ),
 )
 def test_bad_values_always_get_named_errors(key, pos, value):
     space = get_space("ofa_mbv3_w1.2")
@@ -227,8 +240,14 @@ def test_block_walk_mbv3_matches_ofa_lut_key_format():
     blocks = space.blocks(arch)
     keys = [b.key for b in blocks]
     assert keys[0] == "Conv-input:224x224x3-output:112x112x24"
-    assert keys[1] == "expanded_conv-input:112x112x24-output:112x112x24-expand:24-kernel:3-stride:1-idskip:1-se:0-hs:0"
-    assert keys[2] == "expanded_conv-input:112x112x24-output:56x56x32-expand:144-kernel:3-stride:2-idskip:0-se:0-hs:0"
+    assert (
+        keys[1]
+        == "expanded_conv-input:112x112x24-output:112x112x24-expand:24-kernel:3-stride:1-idskip:1-se:0-hs:0"
+    )
+    assert (
+        keys[2]
+        == "expanded_conv-input:112x112x24-output:56x56x32-expand:144-kernel:3-stride:2-idskip:0-se:0-hs:0"
+    )
     assert keys[-4:] == [
         "Conv_1-input:7x7x192-output:7x7x1152",
         "AvgPool2D-input:7x7x1152-output:1x1x1152",
@@ -288,8 +307,12 @@ def test_block_is_hashable_and_serialisable():
 
 def test_custom_small_space():
     space = MobileNetSpace(
-        "mbv3", base_stage_width=[8, 8, 16, 24, 32, 40, 48, 96, 128], image_sizes=[16, 24, 32],
-        depth_list=[1, 2], n_classes=10, name="tiny",
+        "mbv3",
+        base_stage_width=[8, 8, 16, 24, 32, 40, 48, 96, 128],
+        image_sizes=[16, 24, 32],
+        depth_list=[1, 2],
+        n_classes=10,
+        name="tiny",
     )
     assert space.n_slots == 10
     arch = space.sample(1, random_state=0)[0]

@@ -82,7 +82,9 @@ def test_kernel_is_centre_crop_and_channels_are_leading_slice(supernet):
     assert small.shape[-1] == 3
     torch.testing.assert_close(small, big[: small.shape[0], :, 2:5, 2:5])
     pw = static.blocks[1].conv.point_linear.conv.weight
-    torch.testing.assert_close(pw, supernet.blocks[1].conv.point_linear.conv.weight[:, : pw.shape[1]])
+    torch.testing.assert_close(
+        pw, supernet.blocks[1].conv.point_linear.conv.weight[:, : pw.shape[1]]
+    )
 
 
 def test_depth_skips_trailing_blocks(supernet):
@@ -144,7 +146,12 @@ def test_sample_is_seeded_and_valid(supernet):
 
 @pytest.mark.parametrize(
     "kwargs, field",
-    [({"ks": 4}, "ks"), ({"e": [3] * 19}, "e"), ({"d": 5}, "d"), ({"image_size": 13}, "image_size")],
+    [
+        ({"ks": 4}, "ks"),
+        ({"e": [3] * 19}, "e"),
+        ({"d": 5}, "d"),
+        ({"image_size": 13}, "image_size"),
+    ],
 )
 def test_bad_settings_name_the_field(supernet, kwargs, field):
     with pytest.raises(ArchValueError, match=field):

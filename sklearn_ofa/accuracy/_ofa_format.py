@@ -101,8 +101,7 @@ def read_json(path: Path) -> Any:
         for k, v in pairs:
             if k in out and out[k] != v:
                 raise DatasetFormatError(
-                    f"{path}: key {k} appears twice with different values "
-                    f"({out[k]!r} and {v!r})",
+                    f"{path}: key {k} appears twice with different values ({out[k]!r} and {v!r})",
                     path,
                 )
             out[k] = v
@@ -178,9 +177,7 @@ def read_net_ids(path: Path) -> list[str]:
         return []
     data = read_json(path)
     if not isinstance(data, list) or not all(isinstance(s, str) for s in data):
-        raise DatasetFormatError(
-            f"{path}: expected a JSON list of arch-setting JSON strings", path
-        )
+        raise DatasetFormatError(f"{path}: expected a JSON list of arch-setting JSON strings", path)
     for s in data:
         parse_key(s, str(path), path)
     return data

@@ -35,9 +35,12 @@ def check_top1(value: Any, arch: Any, unit: str | None) -> float:
         Top-1 in percent.
     """
     raw = value
-    if not is_bool(value) and not isinstance(value, numbers.Real) and getattr(
-        value, "ndim", None
-    ) == 0 and hasattr(value, "item"):  # a 0-d numpy array or torch tensor
+    if (
+        not is_bool(value)
+        and not isinstance(value, numbers.Real)
+        and getattr(value, "ndim", None) == 0
+        and hasattr(value, "item")
+    ):  # a 0-d numpy array or torch tensor
         value = value.item()
     if is_bool(value) or not isinstance(value, numbers.Real):
         raise EvaluatorError(
@@ -59,8 +62,7 @@ def check_top1(value: Any, arch: Any, unit: str | None) -> float:
         return out * 100.0
     if not 0.0 <= out <= 100.0:
         raise EvaluatorError(
-            f"the evaluator returned top-1 = {out!r} for arch {arch}; expected percent "
-            "in [0, 100]"
+            f"the evaluator returned top-1 = {out!r} for arch {arch}; expected percent in [0, 100]"
         )
     if unit is None and 0.0 < out <= 1.0:
         raise EvaluatorError(

@@ -430,19 +430,28 @@ class AccuracyDataset:
                 "evaluator": [callable, HasMethods(["evaluate_batch"])],
                 "n_arch": [StrictInterval(numbers.Integral, 1, None, closed="left")],
                 "image_sizes": ["array-like", None],
-                "random_state": [StrictInterval(numbers.Integral, 0, None, closed="left"),
-                                 np.random.Generator, np.random.SeedSequence, None],
-                "n_jobs": [StrictInterval(numbers.Integral, None, None, closed="neither"),
-                           None],
+                "random_state": [
+                    StrictInterval(numbers.Integral, 0, None, closed="left"),
+                    np.random.Generator,
+                    np.random.SeedSequence,
+                    None,
+                ],
+                "n_jobs": [StrictInterval(numbers.Integral, None, None, closed="neither"), None],
                 "backend": [str, None],
                 "batch_size": [StrictInterval(numbers.Integral, 1, None, closed="left")],
                 "progress": ["boolean"],
                 "top1_unit": [StrOptions(set(TOP1_UNITS)), None],
             },
             {
-                "evaluator": evaluator, "n_arch": n_arch, "image_sizes": image_sizes,
-                "random_state": random_state, "n_jobs": n_jobs, "backend": backend,
-                "batch_size": batch_size, "progress": progress, "top1_unit": top1_unit,
+                "evaluator": evaluator,
+                "n_arch": n_arch,
+                "image_sizes": image_sizes,
+                "random_state": random_state,
+                "n_jobs": n_jobs,
+                "backend": backend,
+                "batch_size": batch_size,
+                "progress": progress,
+                "top1_unit": top1_unit,
             },
             "AccuracyDataset.build",
         )
@@ -479,8 +488,9 @@ class AccuracyDataset:
             self._adopt_acc_dict()
             done = self._compact()
             todo, n_done = self._missing(space, pairs, done)
-            self._evaluate(evaluator, todo, n_done, n_jobs, backend, batch_size, progress,
-                           top1_unit)
+            self._evaluate(
+                evaluator, todo, n_done, n_jobs, backend, batch_size, progress, top1_unit
+            )
             self._compact()
             self.merge()
         return self
@@ -543,7 +553,7 @@ class AccuracyDataset:
             probe = {**arch, "image_size": space.image_sizes[0] if size is None else size}
             checked = space.validate(probe, where=f"archs[{i}]")
             setting = {k: checked[k] for k in setting_keys}
-            for s in ([checked["image_size"]] if image_sizes is None else image_sizes):
+            for s in [checked["image_size"]] if image_sizes is None else image_sizes:
                 pairs.append((setting, int(s)))
         return pairs
 
@@ -577,16 +587,21 @@ class AccuracyDataset:
                 todo.append((record_key(arch, arch["image_size"]), arch))
         return todo, n_done
 
-    def _evaluate(self, evaluator, todo, n_done, n_jobs, backend, batch_size, progress,
-                  top1_unit=None) -> None:
+    def _evaluate(
+        self, evaluator, todo, n_done, n_jobs, backend, batch_size, progress, top1_unit=None
+    ) -> None:
         from joblib import Parallel, delayed
         from tqdm.auto import tqdm
 
         chunks = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
         journals: dict[int, Journal] = {}
         bar = tqdm(
-            total=n_done + len(todo), initial=n_done, desc="accuracy dataset",
-            unit="eval", disable=not progress, dynamic_ncols=True,
+            total=n_done + len(todo),
+            initial=n_done,
+            desc="accuracy dataset",
+            unit="eval",
+            disable=not progress,
+            dynamic_ncols=True,
         )
         total, count = 0.0, 0
         try:
@@ -618,8 +633,7 @@ def _declared_unit(evaluator: Any) -> str | None:
     unit = getattr(evaluator, "top1_unit", None)
     if unit is not None and unit not in TOP1_UNITS:
         raise ValueError(
-            f"the evaluator's top1_unit attribute is {unit!r}; allowed values: "
-            f"{list(TOP1_UNITS)}"
+            f"the evaluator's top1_unit attribute is {unit!r}; allowed values: {list(TOP1_UNITS)}"
         )
     return unit
 

@@ -24,10 +24,10 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from .._checks import check_int_list, is_bool
 from ..encoding import ArchEncoder
 from ..exceptions import ArchValueError
 from ..spaces import SearchSpace, get_space
-from .._checks import check_int_list, is_bool
 from .pipeline import AccuracyPipeline
 from .predictor import AccuracyPredictor
 
@@ -39,8 +39,9 @@ _TUTORIAL_N_SLOTS = 8
 _TUTORIAL_N_INPUTS = 128
 
 
-def _check_load_args(path: Any, image_sizes: Any, source_image_sizes: Any, clip: Any,
-                     device: Any) -> None:
+def _check_load_args(
+    path: Any, image_sizes: Any, source_image_sizes: Any, clip: Any, device: Any
+) -> None:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or path-like, got {type(path).__name__} {path!r}")
     for label, sizes in (("image_sizes", image_sizes), ("source_image_sizes", source_image_sizes)):
@@ -99,7 +100,8 @@ def _expect_keys(state: dict, expected: list[str], name: str, fmt: str) -> None:
     extra = sorted(set(state) - set(expected))
     if missing or extra:
         parts = ([f"missing {missing}"] if missing else []) + (
-            [f"unexpected {extra[:5]}"] if extra else [])
+            [f"unexpected {extra[:5]}"] if extra else []
+        )
         what = "; ".join(parts)
         raise ValueError(
             f"{name!r} is not a complete {fmt} accuracy-predictor state dict: {what}; "
@@ -173,9 +175,12 @@ def _check_chain(weights: list, biases: list, name: str) -> None:
 
 def _tutorial_columns(encoder: ArchEncoder, clip: bool) -> np.ndarray:
     space = encoder.space_
-    if space.slot_keys != ("ks", "e") or space.n_slots != 20 or [
-        space.genes[space.slot_columns[i][0]].choices for i in range(2)
-    ] != [(3, 5, 7), (3, 4, 6)]:
+    if (
+        space.slot_keys != ("ks", "e")
+        or space.n_slots != 20
+        or [space.genes[space.slot_columns[i][0]].choices for i in range(2)]
+        != [(3, 5, 7), (3, 4, 6)]
+    ):
         raise ValueError(
             f"the tutorial checkpoint encodes MobileNetV3 archs of 20 blocks with ks in "
             f"[3, 5, 7] and e in [3, 4, 6]; space {space.name!r} does not match"
@@ -288,8 +293,10 @@ def load_ofa_predictor(
         source = ArchEncoder(encoder.space_, image_sizes=source_image_sizes).fit()
         columns = _nas_columns(encoder, source, clip_image_sizes)
         n_inputs = source.n_features_out_
-        layout = (f"the arch2feature layout of space {encoder.space_.name!r} with image sizes "
-                  f"{list(source.space_.image_sizes)}")
+        layout = (
+            f"the arch2feature layout of space {encoder.space_.name!r} with image sizes "
+            f"{list(source.space_.image_sizes)}"
+        )
     else:
         raise ValueError(
             f"{name!r} is not an OFA accuracy-predictor state dict: expected keys "

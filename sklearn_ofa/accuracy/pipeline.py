@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from ..encoding import ArchEncoder
 from .._checks import n_rows
+from ..encoding import ArchEncoder
 from .predictor import AccuracyPredictor
 
 __all__ = ["make_accuracy_pipeline", "AccuracyPipeline"]
@@ -69,8 +69,10 @@ class AccuracyPipeline(Pipeline):
         if n is None or n <= step:
             return super().predict(X, **params)
         rows = (lambda a, b: X.iloc[a:b]) if hasattr(X, "iloc") else (lambda a, b: X[a:b])
-        parts = [super(AccuracyPipeline, self).predict(rows(a, a + step), **params)
-                 for a in range(0, n, step)]
+        parts = [
+            super(AccuracyPipeline, self).predict(rows(a, a + step), **params)
+            for a in range(0, n, step)
+        ]
         return np.concatenate(parts)
 
 

@@ -32,15 +32,30 @@ class DeviceWarning(_SkorchDeviceWarning):
 
 
 #: skorch's parameter prefixes routed to the network(s), as ``NeuralNet`` does.
-ROUTED_PREFIXES = ("module", "optimizer", "criterion", "callbacks", "iterator_train",
-                   "iterator_valid")
+ROUTED_PREFIXES = (
+    "module",
+    "optimizer",
+    "criterion",
+    "callbacks",
+    "iterator_train",
+    "iterator_valid",
+)
 #: skorch spellings of this estimator's own parameters (the flat name is canonical).
-SKORCH_ALIASES = {"module__hidden_size": "hidden_size", "module__n_layers": "n_layers",
-                  "optimizer__weight_decay": "weight_decay", "optimizer__lr": "lr"}
+SKORCH_ALIASES = {
+    "module__hidden_size": "hidden_size",
+    "module__n_layers": "n_layers",
+    "optimizer__weight_decay": "weight_decay",
+    "optimizer__lr": "lr",
+}
 _FROM_DATA = ("module__input_dim", "module__base_acc")
 _HISTORY_KEY = "history_"
-_ADDED_PARAMS = {"optimizer": None, "criterion": None, "callbacks": None, "train_split": None,
-                 "warm_start": False}
+_ADDED_PARAMS = {
+    "optimizer": None,
+    "criterion": None,
+    "callbacks": None,
+    "train_split": None,
+    "warm_start": False,
+}
 
 
 def _routing_error(key: str) -> str | None:
@@ -94,8 +109,9 @@ class AccuracyMLP(nn.Module):
     torch.Size([3, 1])
     """
 
-    def __init__(self, input_dim: int, hidden_size: int = 400, n_layers: int = 3,
-                 base_acc: float = 0.0):
+    def __init__(
+        self, input_dim: int, hidden_size: int = 400, n_layers: int = 3, base_acc: float = 0.0
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         width = input_dim
@@ -304,15 +320,20 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         self.warm_start = warm_start
         for key, value in kwargs.items():
             if key not in SKORCH_ALIASES and _routing_error(key):
-                raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword "
-                                f"argument {key!r}: {_routing_error(key)}")
+                raise TypeError(
+                    f"{type(self).__name__}.__init__() got an unexpected keyword "
+                    f"argument {key!r}: {_routing_error(key)}"
+                )
             setattr(self, SKORCH_ALIASES.get(key, key), value)
 
     # ------------------------------------------------------------ parameters
     def _routed_params(self) -> dict:
         """The skorch-prefixed parameters set on this estimator."""
-        return {k: v for k, v in self.__dict__.items()
-                if "__" in k and k.partition("__")[0] in ROUTED_PREFIXES}
+        return {
+            k: v
+            for k, v in self.__dict__.items()
+            if "__" in k and k.partition("__")[0] in ROUTED_PREFIXES
+        }
 
     def get_params(self, deep: bool = True) -> dict:
         """Parameters of this estimator, with the skorch-prefixed ones set on it.
@@ -371,8 +392,15 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         return self
 
     # ----------------------------------------------------------------- skorch
-    def _make_net(self, n_features: int, seed: int, base_acc: float, hidden: int | None = None,
-                  n_layers: int | None = None, device: str | None = None):
+    def _make_net(
+        self,
+        n_features: int,
+        seed: int,
+        base_acc: float,
+        hidden: int | None = None,
+        n_layers: int | None = None,
+        device: str | None = None,
+    ):
         """An unfitted skorch regressor with this estimator's settings."""
         from skorch import NeuralNetRegressor
         from skorch.callbacks import EarlyStopping, LRScheduler
@@ -381,10 +409,15 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         callbacks: list = []
         if self.lr_schedule == "cosine":
             callbacks.append(
-                ("lr_schedule", LRScheduler(
-                    policy="CosineAnnealingLR", T_max=self.max_epochs, step_every="epoch",
-                    last_epoch=-1,  # each fit/partial_fit call: a new cosine from lr
-                ))
+                (
+                    "lr_schedule",
+                    LRScheduler(
+                        policy="CosineAnnealingLR",
+                        T_max=self.max_epochs,
+                        step_every="epoch",
+                        last_epoch=-1,  # each fit/partial_fit call: a new cosine from lr
+                    ),
+                )
             )
         if self.early_stopping:
             callbacks.append(
@@ -591,8 +624,10 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
             check_is_fitted(self, "nets_")
         if not self._is_clean_features(X):  # the encoder's output skips the full check
             shape = getattr(X, "shape", None)
-            if isinstance(X, (list, tuple)) and len(X) == 0 or (
-                shape is not None and len(shape) in (1, 2) and shape[0] == 0
+            if (
+                isinstance(X, (list, tuple))
+                and len(X) == 0
+                or (shape is not None and len(shape) in (1, 2) and shape[0] == 0)
             ):
                 if shape is not None and len(shape) == 2 and shape[1] != self.n_features_in_:
                     raise ValueError(
@@ -677,11 +712,13 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
                 device = "cpu"
             n_layers = sum(k.endswith(".bias") for k in arrays)
             hidden = arrays["layers.0.weight"].shape[0] if n_layers else self.hidden_size
-            net = self._make_net(arrays["layers.0.weight"].shape[1], seeds[i], 0.0, hidden,
-                                 n_layers, device)
+            net = self._make_net(
+                arrays["layers.0.weight"].shape[1], seeds[i], 0.0, hidden, n_layers, device
+            )
             net.initialize()
-            net.module_.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in
-                                         arrays.items()})
+            net.module_.load_state_dict(
+                {k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}
+            )
             if histories is not None:
                 net.history = History(histories[i])
             nets.append(net)
@@ -693,8 +730,9 @@ def _public_signature() -> inspect.Signature:
     # scikit-learn's checks pass every signature name to set_params, "kwargs" included;
     # the routed keys are documented instead of shown as **kwargs
     sig = inspect.signature(AccuracyPredictor.__init__)
-    return sig.replace(parameters=[p for p in sig.parameters.values()
-                                   if p.kind is not p.VAR_KEYWORD])
+    return sig.replace(
+        parameters=[p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    )
 
 
 AccuracyPredictor.__init__.__signature__ = _public_signature()

@@ -68,7 +68,9 @@ def profile_items(job: dict) -> Iterator[dict]:
         raise TypeError(f"job must be a dict, got {type(job).__name__}")
     unknown = sorted(set(job) - {"settings", "blocks", "nets"})
     if unknown:
-        raise ValueError(f"job has unknown field(s) {unknown}; allowed: ['settings', 'blocks', 'nets']")
+        raise ValueError(
+            f"job has unknown field(s) {unknown}; allowed: ['settings', 'blocks', 'nets']"
+        )
 
     from ..nets import build_block, build_net
     from .latency import measure_latency
@@ -77,26 +79,39 @@ def profile_items(job: dict) -> Iterator[dict]:
     batch_size = int(settings.pop("batch_size", 1))
     torch.manual_seed(0)
     for blk_dict in job.get("blocks", []):
-        blk = Block(**{k: tuple(v) if k in ("in_shape", "out_shape") else v for k, v in blk_dict.items()})
+        blk = Block(
+            **{k: tuple(v) if k in ("in_shape", "out_shape") else v for k, v in blk_dict.items()}
+        )
         module = build_block(blk)
         h, w, c = blk.in_shape
         res = measure_latency(module, (c, h, w), batch_size=batch_size, **settings)
-        yield _checked({
-            "key": blk.key,
-            "median": res.median_ms,
-            "mean": res.mean_ms,
-            "std": res.std_ms,
-            "iqr": res.iqr_ms,
-            "min": res.min_ms,
-            "count": res.count,
-            "macs": _macs(blk),
-        }, f"block {blk.key!r}")
+        yield _checked(
+            {
+                "key": blk.key,
+                "median": res.median_ms,
+                "mean": res.mean_ms,
+                "std": res.std_ms,
+                "iqr": res.iqr_ms,
+                "min": res.min_ms,
+                "count": res.count,
+                "macs": _macs(blk),
+            },
+            f"block {blk.key!r}",
+        )
     for cfg, image_size in job.get("nets", []):
         net = build_net(cfg)
         res = measure_latency(net, (3, image_size, image_size), batch_size=batch_size, **settings)
-        yield _checked({"median": res.median_ms, "mean": res.mean_ms, "std": res.std_ms,
-                        "iqr": res.iqr_ms, "min": res.min_ms, "count": res.count},
-                       f"a subnet at image size {image_size}")
+        yield _checked(
+            {
+                "median": res.median_ms,
+                "mean": res.mean_ms,
+                "std": res.std_ms,
+                "iqr": res.iqr_ms,
+                "min": res.min_ms,
+                "count": res.count,
+            },
+            f"a subnet at image size {image_size}",
+        )
 
 
 # ----------------------------------------------------------------- parent side
@@ -131,7 +146,11 @@ def run_job(job: dict, settings: dict, *, isolate: bool) -> Iterator[dict]:
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(
         [sys.executable, "-m", "sklearn_ofa.efficiency._profile_worker"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
     )
     try:
         proc.stdin.write(json.dumps(job))

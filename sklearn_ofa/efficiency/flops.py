@@ -63,53 +63,186 @@ _ELEMENTWISE_COST = {
 }
 # elementwise operators without aten's "pointwise" tag, one FLOP per output element
 _ONE_PER_ELEMENT = {
-    "add", "sub", "mul", "div", "rsub", "relu", "relu6", "hardtanh", "clamp", "clamp_min",
-    "clamp_max", "leaky_relu", "threshold", "neg", "abs", "sqrt", "rsqrt", "exp", "log",
-    "pow", "addcmul", "addcdiv", "where", "maximum", "minimum", "prelu", "_prelu_kernel",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "rsub",
+    "relu",
+    "relu6",
+    "hardtanh",
+    "clamp",
+    "clamp_min",
+    "clamp_max",
+    "leaky_relu",
+    "threshold",
+    "neg",
+    "abs",
+    "sqrt",
+    "rsqrt",
+    "exp",
+    "log",
+    "pow",
+    "addcmul",
+    "addcdiv",
+    "where",
+    "maximum",
+    "minimum",
+    "prelu",
+    "_prelu_kernel",
 }
 # operators that move or reinterpret data, or create it: zero FLOPs, not reported as uncounted
 _FREE = {
-    "view", "_unsafe_view", "reshape", "t", "transpose", "permute", "expand", "squeeze",
-    "unsqueeze", "flatten", "contiguous", "clone", "copy", "detach", "alias", "cat", "stack",
-    "split", "split_with_sizes", "chunk", "slice", "select", "narrow", "index", "_to_copy",
-    "to", "empty", "empty_like", "zeros", "zeros_like", "ones", "ones_like", "full",
-    "full_like", "fill", "zero", "new_zeros", "new_empty", "new_ones", "arange", "randn",
-    "rand", "randn_like", "lift_fresh", "pad", "constant_pad_nd", "reflection_pad2d",
-    "replication_pad2d", "unbind", "as_strided", "dropout", "native_dropout", "feature_dropout",
-    "size", "sym_size", "stride", "unfold", "roll", "flip", "repeat", "gather", "scatter",
-    "masked_fill", "lift_fresh_copy", "channel_shuffle", "pixel_shuffle", "upsample_nearest2d",
-    "_reshape_alias", "expand_as", "view_as", "reshape_as", "type_as", "item",
-    "_local_scalar_dense", "max_pool2d_with_indices_backward", "identity",
+    "view",
+    "_unsafe_view",
+    "reshape",
+    "t",
+    "transpose",
+    "permute",
+    "expand",
+    "squeeze",
+    "unsqueeze",
+    "flatten",
+    "contiguous",
+    "clone",
+    "copy",
+    "detach",
+    "alias",
+    "cat",
+    "stack",
+    "split",
+    "split_with_sizes",
+    "chunk",
+    "slice",
+    "select",
+    "narrow",
+    "index",
+    "_to_copy",
+    "to",
+    "empty",
+    "empty_like",
+    "zeros",
+    "zeros_like",
+    "ones",
+    "ones_like",
+    "full",
+    "full_like",
+    "fill",
+    "zero",
+    "new_zeros",
+    "new_empty",
+    "new_ones",
+    "arange",
+    "randn",
+    "rand",
+    "randn_like",
+    "lift_fresh",
+    "pad",
+    "constant_pad_nd",
+    "reflection_pad2d",
+    "replication_pad2d",
+    "unbind",
+    "as_strided",
+    "dropout",
+    "native_dropout",
+    "feature_dropout",
+    "size",
+    "sym_size",
+    "stride",
+    "unfold",
+    "roll",
+    "flip",
+    "repeat",
+    "gather",
+    "scatter",
+    "masked_fill",
+    "lift_fresh_copy",
+    "channel_shuffle",
+    "pixel_shuffle",
+    "upsample_nearest2d",
+    "_reshape_alias",
+    "expand_as",
+    "view_as",
+    "reshape_as",
+    "type_as",
+    "item",
+    "_local_scalar_dense",
+    "max_pool2d_with_indices_backward",
+    "identity",
 }
 
 
 _MATMUL_OPS = {
-    "convolution", "_convolution", "convolution_overrideable", "conv1d", "conv2d", "conv3d",
-    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "mm", "addmm", "bmm",
-    "baddbmm", "linear", "matmul",
+    "convolution",
+    "_convolution",
+    "convolution_overrideable",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "mm",
+    "addmm",
+    "bmm",
+    "baddbmm",
+    "linear",
+    "matmul",
 }
 _BATCH_NORM = {
-    "batch_norm", "native_batch_norm", "_native_batch_norm_legit",
-    "_native_batch_norm_legit_no_training", "cudnn_batch_norm", "miopen_batch_norm",
-    "_batch_norm_impl_index", "instance_norm",
+    "batch_norm",
+    "native_batch_norm",
+    "_native_batch_norm_legit",
+    "_native_batch_norm_legit_no_training",
+    "cudnn_batch_norm",
+    "miopen_batch_norm",
+    "_batch_norm_impl_index",
+    "instance_norm",
 }
 _OTHER_NORM = {"layer_norm", "native_layer_norm", "group_norm", "native_group_norm"}
 _WINDOW_POOL = {
-    "avg_pool1d", "avg_pool2d", "avg_pool3d", "max_pool1d", "max_pool2d", "max_pool3d",
-    "max_pool2d_with_indices", "max_pool3d_with_indices",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "max_pool2d_with_indices",
+    "max_pool3d_with_indices",
 }
 _MEAN_POOL = {
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "_adaptive_avg_pool2d", "adaptive_avg_pool3d",
-    "_adaptive_avg_pool3d", "mean",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "_adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "_adaptive_avg_pool3d",
+    "mean",
 }
 _REDUCE = {
-    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "sum", "amax", "amin",
-    "max", "min", "norm", "linalg_vector_norm", "var", "std",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
+    "sum",
+    "amax",
+    "amin",
+    "max",
+    "min",
+    "norm",
+    "linalg_vector_norm",
+    "var",
+    "std",
 }
 # operators counted where they are met (not broken into parts first)
 _DIRECT = (
-    _MATMUL_OPS | _BATCH_NORM | _OTHER_NORM | _WINDOW_POOL | _MEAN_POOL | _REDUCE
-    | set(_ELEMENTWISE_COST) | _ONE_PER_ELEMENT | _FREE
+    _MATMUL_OPS
+    | _BATCH_NORM
+    | _OTHER_NORM
+    | _WINDOW_POOL
+    | _MEAN_POOL
+    | _REDUCE
+    | set(_ELEMENTWISE_COST)
+    | _ONE_PER_ELEMENT
+    | _FREE
 )
 
 
@@ -139,7 +272,9 @@ def _conv_as_convolution(transposed: bool):
 def _linear_as_mm(args, out):
     x, w = args[0], args[1]  # weight is (out_features, in_features)
     rows = x.numel() // int(x.shape[-1]) if x.dim() else 1
-    return _MAC_FORMULAS[torch.ops.aten.mm]((rows, int(w.shape[1])), (int(w.shape[1]), int(w.shape[0])))
+    return _MAC_FORMULAS[torch.ops.aten.mm](
+        (rows, int(w.shape[1])), (int(w.shape[1]), int(w.shape[0]))
+    )
 
 
 # composite operators that reach the counter whole (their decomposition would cost a
@@ -424,7 +559,9 @@ class _Counter(TorchDispatchMode):
 def check_convention(convention: Any) -> None:
     """Raise ``ValueError`` unless ``convention`` is one of :data:`CONVENTIONS`."""
     if not isinstance(convention, str) or convention not in CONVENTIONS:
-        raise ValueError(f"convention = {convention!r} is not allowed; allowed values: {list(CONVENTIONS)}")
+        raise ValueError(
+            f"convention = {convention!r} is not allowed; allowed values: {list(CONVENTIONS)}"
+        )
 
 
 def _has_3d_layers(model: nn.Module) -> bool:
@@ -483,23 +620,36 @@ def _make_inputs(model: nn.Module, input_shape: Any, batch_size: int) -> tuple[t
                 f"{tuple(input_shape.shape)}"
             )
         return (input_shape,), int(input_shape.shape[0]), tuple(input_shape.shape[1:])
-    if isinstance(input_shape, (tuple, list)) and input_shape and all(
-        isinstance(t, torch.Tensor) for t in input_shape
+    if (
+        isinstance(input_shape, (tuple, list))
+        and input_shape
+        and all(isinstance(t, torch.Tensor) for t in input_shape)
     ):
         if input_shape[0].dim() == 0:
-            raise ValueError("input_shape: the first input tensor must have a batch dimension, got a scalar")
+            raise ValueError(
+                "input_shape: the first input tensor must have a batch dimension, got a scalar"
+            )
         b = int(input_shape[0].shape[0])
         return tuple(input_shape), b, tuple(input_shape[0].shape[1:])
     if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
         input_shape = (3, int(input_shape), int(input_shape))
-    if not isinstance(input_shape, (tuple, list)) or not all(
-        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in input_shape
-    ) or not input_shape:
+    if (
+        not isinstance(input_shape, (tuple, list))
+        or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1
+            for s in input_shape
+        )
+        or not input_shape
+    ):
         raise ValueError(
             f"input_shape = {input_shape!r} is not allowed; allowed values: a per-sample shape "
             "such as (3, 224, 224), an int r meaning (3, r, r), or an input tensor"
         )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
         raise ValueError(f"batch_size = {batch_size!r} is not allowed; allowed values: an int >= 1")
     input_shape = sample_shape(model, input_shape)
     first = next(iter(model.parameters()), None)
@@ -639,8 +789,10 @@ def count_flops(
     macs_f32 = None
     if counter is not None:
         own_macs, own_flops = counter.macs, counter.flops
-        by_op = {k: (_per_sample(v[0], div), _per_sample(v[1], div))
-                 for k, v in sorted(counter.by_op.items())}
+        by_op = {
+            k: (_per_sample(v[0], div), _per_sample(v[1], div))
+            for k, v in sorted(counter.by_op.items())
+        }
         uncounted = dict(sorted(counter.uncounted.items()))
         total_macs = _per_sample(sum(v[0] for v in counter.by_op.values()), div)
         total_flops = _per_sample(sum(v[1] for v in counter.by_op.values()), div)
@@ -648,7 +800,8 @@ def count_flops(
         # per sample already; OFA counts a linear layer once whatever the batch
         if not per_sample:
             ofa_layers = {
-                k: v if isinstance(modules[k], nn.Linear) else v * batch for k, v in ofa_layers.items()
+                k: v if isinstance(modules[k], nn.Linear) else v * batch
+                for k, v in ofa_layers.items()
             }
         own_macs = dict(ofa_layers)
         own_flops = {k: 2 * v for k, v in ofa_layers.items()}

@@ -173,13 +173,20 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     return folded
 
 
-def _input(model: nn.Module, input_shape: Any, batch_size: int, device: torch.device) -> torch.Tensor:
+def _input(
+    model: nn.Module, input_shape: Any, batch_size: int, device: torch.device
+) -> torch.Tensor:
     if isinstance(input_shape, torch.Tensor):
         return input_shape.to(device)
     if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
         input_shape = (3, int(input_shape), int(input_shape))
-    if not isinstance(input_shape, (tuple, list)) or not input_shape or not all(
-        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in input_shape
+    if (
+        not isinstance(input_shape, (tuple, list))
+        or not input_shape
+        or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1
+            for s in input_shape
+        )
     ):
         raise ValueError(
             f"input_shape = {input_shape!r} is not allowed; allowed values: a per-sample shape "
@@ -199,7 +206,9 @@ def check_module(model: Any, name: str = "model") -> None:
 def _check_int(name: str, value: Any, low: int, allowed: str | None = None) -> None:
     """An int (not a bool, not a float) ``>= low``, else ``ValueError`` naming ``name``."""
     if is_bool(value) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} = {value!r} is not allowed; allowed values: {allowed or f'an int >= {low}'}")
+        raise ValueError(
+            f"{name} = {value!r} is not allowed; allowed values: {allowed or f'an int >= {low}'}"
+        )
 
 
 def _check_bool(name: str, value: Any) -> None:
@@ -212,8 +221,10 @@ def _check_seconds(name: str, value: Any) -> None:
     """A finite number of seconds >= 0 or None."""
     if value is None:
         return
-    if is_bool(value) or not isinstance(value, numbers.Real) or not (
-        math.isfinite(value) and value >= 0
+    if (
+        is_bool(value)
+        or not isinstance(value, numbers.Real)
+        or not (math.isfinite(value) and value >= 0)
     ):
         raise ValueError(
             f"{name} = {value!r} is not allowed; allowed values: a finite number of seconds >= 0 or None"
@@ -223,7 +234,9 @@ def _check_seconds(name: str, value: Any) -> None:
 def _check_device(device: Any) -> torch.device:
     allowed = "'cpu', 'cuda', 'cuda:N'"
     if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device = {device!r} is not allowed; allowed values: {allowed} (a str or torch.device)")
+        raise TypeError(
+            f"device = {device!r} is not allowed; allowed values: {allowed} (a str or torch.device)"
+        )
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:

@@ -32,8 +32,16 @@ __all__ = ["MALLOC_ENV", "LatencyTable"]
 _DEVICE_RE = re.compile(r"cpu|cuda(:\d+)?")
 #: Feature columns of the built-in calibrations: 0 is the block sum, 1.. the per-type sums.
 _CALIBRATION_COLUMNS = {"linear": [0], "per_type": slice(1, None)}
-_SETTING_FIELDS = ("device", "batch_size", "num_threads", "warmup", "repeats", "min_run_time",
-                   "fold_bn", "isolate")
+_SETTING_FIELDS = (
+    "device",
+    "batch_size",
+    "num_threads",
+    "warmup",
+    "repeats",
+    "min_run_time",
+    "fold_bn",
+    "isolate",
+)
 
 
 class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
@@ -206,8 +214,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
             )
         if self.image_sizes is not None:
             sizes = list(self.image_sizes)
-            bad = [r for r in sizes if is_bool(r) or not isinstance(r, numbers.Integral)
-                   or r < 1]
+            bad = [r for r in sizes if is_bool(r) or not isinstance(r, numbers.Integral) or r < 1]
             if not sizes or bad:
                 raise ValueError(
                     f"image_sizes = {self.image_sizes!r} is not allowed"
@@ -226,9 +233,9 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         return {
             **worker_settings(self),
             "isolate": bool(self.isolate),
-            "allocator": dict(MALLOC_ENV) if self.isolate else {
-                k: os.environ.get(k) for k in MALLOC_ENV
-            },
+            "allocator": dict(MALLOC_ENV)
+            if self.isolate
+            else {k: os.environ.get(k) for k in MALLOC_ENV},
         }
 
     # ---------------------------------------------------------------- fitting
@@ -301,8 +308,14 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
                 f"y must be measured latencies in ms (numbers), got dtype {arr.dtype}"
                 + (" (bools are not latencies)" if arr.dtype.kind == "b" else "")
             )
-        arr = check_array(arr, ensure_2d=False, dtype=np.float64, input_name="y", estimator=self,
-                          ensure_min_samples=0)
+        arr = check_array(
+            arr,
+            ensure_2d=False,
+            dtype=np.float64,
+            input_name="y",
+            estimator=self,
+            ensure_min_samples=0,
+        )
         if arr.ndim > 2 or (arr.ndim == 2 and arr.shape[1] != 1):
             raise ValueError(f"y must have shape (n_archs,), got {arr.shape}")
         arr = arr.ravel()
@@ -379,7 +392,9 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
             for key, st in entries.items():
                 where = f"table[{r!r}][{key!r}]"
                 if not isinstance(key, str):
-                    raise ValueError(f"table[{r!r}] key {key!r} is not allowed; allowed values: block keys (str)")
+                    raise ValueError(
+                        f"table[{r!r}] key {key!r} is not allowed; allowed values: block keys (str)"
+                    )
                 check_latency_stats(st, where)
                 if self.statistic not in st:
                     raise ValueError(
@@ -463,7 +478,9 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
                 continue
             key = rec.get("key")
             if not isinstance(key, str):
-                raise ValueError(f"{where}: key = {key!r} is not allowed; allowed values: a block key (str)")
+                raise ValueError(
+                    f"{where}: key = {key!r} is not allowed; allowed values: a block key (str)"
+                )
             stats = {k: v for k, v in rec.items() if k != "key"}
             check_latency_stats(stats, f"{where} ({key!r})")
             done[key] = stats
@@ -483,8 +500,12 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         if self.verbose:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(blocks), initial=len(blocks) - len(todo), desc="profiling blocks",
-                       unit="block")
+            bar = tqdm(
+                total=len(blocks),
+                initial=len(blocks) - len(todo),
+                desc="profiling blocks",
+                unit="block",
+            )
         try:
             for rec in self._run_worker({"blocks": [b.to_dict() for b in todo]}):
                 key = rec.pop("key")
@@ -602,8 +623,9 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
 
     def _make_calibrator(self):
         if isinstance(self.calibration, str):
-            columns = ColumnTransformer([("features", "passthrough",
-                                          _CALIBRATION_COLUMNS[self.calibration])])
+            columns = ColumnTransformer(
+                [("features", "passthrough", _CALIBRATION_COLUMNS[self.calibration])]
+            )
             return Pipeline([("columns", columns), ("regressor", LinearRegression(positive=True))])
         return clone(self.calibration)
 
@@ -647,14 +669,17 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
             The calibration extrapolates to a negative or non-finite latency
             for an arch of ``X``.
         """
+        if self.calibrator_ is None:
+            return self.predict_raw(X)
         codes = self._codes(X)
         if not len(codes):
             return np.zeros(0, dtype=np.float64)
-        if self.calibrator_ is None:
-            return check_predictions(self._gather(codes)[2], "LatencyTable: the block-sum latency (ms)")
-        pred = np.asarray(self.calibrator_.predict(self._features(codes)), dtype=np.float64).reshape(-1)
+        pred = np.asarray(
+            self.calibrator_.predict(self._features(codes)), dtype=np.float64
+        ).reshape(-1)
         return check_predictions(
-            pred, "LatencyTable: the calibrated latency (ms)",
+            pred,
+            "LatencyTable: the calibrated latency (ms)",
             f"the calibration {self.calibration!r} extrapolates beyond the archs it was fitted on; "
             "refit it on archs like these, or use predict_raw",
         )
@@ -740,8 +765,10 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         """Raise unless the table was profiled here with the settings ``measure`` would use."""
         st = self.settings_
         source = st.get("source")
-        advice = ("measure on the device the table describes, or pass allow_other_device=True to time "
-                  f"this machine's {self.device!r} anyway")
+        advice = (
+            "measure on the device the table describes, or pass allow_other_device=True to time "
+            f"this machine's {self.device!r} anyway"
+        )
         if source == "ofa_yaml":
             files = ", ".join(st.get("files", [])[:3]) or "OFA YAML files"
             raise ValueError(

@@ -11,8 +11,8 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from .._io import atomic_output
 from .._checks import is_real
+from .._io import atomic_output
 
 __all__ = ["load_ofa_lut", "save_ofa_lut", "image_size_of_file", "check_latency_stats"]
 
@@ -59,8 +59,9 @@ def image_size_of_file(path: str | os.PathLike, entries: Mapping | None = None) 
     return None
 
 
-def _check_number(value: Any, where: str, allowed: str, *, integral: bool = False,
-                  low: float = 0.0) -> None:
+def _check_number(
+    value: Any, where: str, allowed: str, *, integral: bool = False, low: float = 0.0
+) -> None:
     ok = is_real(value) and math.isfinite(value) and value >= low
     if ok and integral:
         ok = float(value).is_integer()
@@ -103,14 +104,20 @@ def check_latency_stats(stats: Any, where: str) -> None:
             "with 'median' or 'mean' (ms)"
         )
     if "median" not in stats and "mean" not in stats:
-        raise ValueError(f"{where} has neither 'median' nor 'mean' (got keys {sorted(map(str, stats))})")
+        raise ValueError(
+            f"{where} has neither 'median' nor 'mean' (got keys {sorted(map(str, stats))})"
+        )
     for field in LATENCY_FIELDS:
         if field in stats:
-            _check_number(stats[field], f"{where}[{field!r}]", "a finite number of milliseconds >= 0")
+            _check_number(
+                stats[field], f"{where}[{field!r}]", "a finite number of milliseconds >= 0"
+            )
     if stats.get("count") is not None:
         _check_number(stats["count"], f"{where}['count']", "an int >= 1", integral=True, low=1)
     if stats.get("macs") is not None:
-        _check_number(stats["macs"], f"{where}['macs']", "a finite whole number >= 0", integral=True)
+        _check_number(
+            stats["macs"], f"{where}['macs']", "a finite whole number >= 0", integral=True
+        )
 
 
 def _entry(key: str, value: object, path: Path) -> dict:
@@ -175,7 +182,9 @@ def _load_files(paths: Any) -> list[tuple[Path, int | None, dict]]:
         entries = {str(k): _entry(str(k), v, f) for k, v in raw.items()}
         size = image_size_of_file(f, entries)
         if size in seen:
-            raise ValueError(f"{f}: a second table for image size {size} (the first is {seen[size]})")
+            raise ValueError(
+                f"{f}: a second table for image size {size} (the first is {seen[size]})"
+            )
         seen[size] = f
         out.append((f, size, entries))
     return out
@@ -245,16 +254,26 @@ def save_ofa_lut(lut: Mapping[int, Mapping[str, Mapping]], folder: str | os.Path
     ['160_lookup_table.yaml']
     """
     if not isinstance(lut, Mapping):
-        raise TypeError(f"lut must be a mapping {{image_size: {{key: stats}}}}, got {type(lut).__name__}")
+        raise TypeError(
+            f"lut must be a mapping {{image_size: {{key: stats}}}}, got {type(lut).__name__}"
+        )
     for size, entries in lut.items():
-        if size is not None and (not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1):
-            raise ValueError(f"lut key {size!r} is not allowed; allowed values: an image size (int >= 1) or None")
+        if size is not None and (
+            not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1
+        ):
+            raise ValueError(
+                f"lut key {size!r} is not allowed; allowed values: an image size (int >= 1) or None"
+            )
         if not isinstance(entries, Mapping):
-            raise ValueError(f"lut[{size!r}] must be a mapping {{key: stats}}, got {type(entries).__name__}")
+            raise ValueError(
+                f"lut[{size!r}] must be a mapping {{key: stats}}, got {type(entries).__name__}"
+            )
         for key, st in entries.items():
             check_latency_stats(st, f"lut[{size!r}][{key!r}]")
             if "mean" not in st:
-                raise ValueError(f"lut[{size!r}][{key!r}] has no 'mean' (OFA's YAML tables need it)")
+                raise ValueError(
+                    f"lut[{size!r}][{key!r}] has no 'mean' (OFA's YAML tables need it)"
+                )
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []

@@ -1,5 +1,6 @@
 """PyTorch layers and static subnet builders (from an arch or an OFA ``net.config``)."""
 
+from .elastic import ElasticMobileNetV3
 from .layers import (
     ConvLayer,
     IdentityLayer,
@@ -10,7 +11,6 @@ from .layers import (
     SEModule,
     build_activation,
 )
-from .elastic import ElasticMobileNetV3
 from .networks import MobileNetV3, ProxylessNASNets, ResNets, build_block, build_net, build_subnet
 
 __all__ = [

@@ -203,8 +203,14 @@ class ElasticMobileNetV3(nn.Module):
         blocks: list[nn.Module] = [static.blocks[0]]
         for info in space.slot_info:
             conv = DynamicMBConvLayer(
-                info["cin"], info["cout"], space.ks_list, space.expand_ratio_list,
-                stride=info["stride"], act_func=info["act"], use_se=info["se"], bn=bn,
+                info["cin"],
+                info["cout"],
+                space.ks_list,
+                space.expand_ratio_list,
+                stride=info["stride"],
+                act_func=info["act"],
+                use_se=info["se"],
+                bn=bn,
             )
             identity = info["stride"] == 1 and info["cin"] == info["cout"]
             blocks.append(ResidualBlock(conv, IdentityLayer() if identity else None))
@@ -297,14 +303,16 @@ class ElasticMobileNetV3(nn.Module):
     def set_max_net(self) -> None:
         """Activate the largest subnet (largest kernel, expansion, depth and resolution)."""
         sp = self.space
-        self.set_active_subnet(sp.ks_list[-1], sp.expand_ratio_list[-1], sp.depth_list[-1],
-                               sp.image_sizes[-1])
+        self.set_active_subnet(
+            sp.ks_list[-1], sp.expand_ratio_list[-1], sp.depth_list[-1], sp.image_sizes[-1]
+        )
 
     def set_min_net(self) -> None:
         """Activate the smallest subnet."""
         sp = self.space
-        self.set_active_subnet(sp.ks_list[0], sp.expand_ratio_list[0], sp.depth_list[0],
-                               sp.image_sizes[0])
+        self.set_active_subnet(
+            sp.ks_list[0], sp.expand_ratio_list[0], sp.depth_list[0], sp.image_sizes[0]
+        )
 
     def sample_active_subnet(self, random_state: Any = None) -> dict:
         """Sample an arch uniformly per gene (as OFA does), activate it and return it.

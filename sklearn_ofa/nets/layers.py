@@ -201,8 +201,14 @@ class ConvLayer(nn.Module):
             self.dropout = nn.Dropout2d(dropout_rate)
         pad = (kernel_size // 2) * dilation
         self.conv = nn.Conv2d(
-            in_channels, out_channels, kernel_size, stride, pad, dilation=dilation,
-            groups=groups, bias=bias,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            pad,
+            dilation=dilation,
+            groups=groups,
+            bias=bias,
         )
         if use_bn:
             self.bn = _bn(out_channels, bn)
@@ -261,8 +267,14 @@ class LinearLayer(nn.Module):
     torch.Size([2, 10])
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dropout_rate: float = 0, **_ignored):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        dropout_rate: float = 0,
+        **_ignored,
+    ):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         if dropout_rate > 0:
@@ -343,7 +355,10 @@ class MBConvLayer(nn.Module):
         else:
             self.inverted_bottleneck = None
         dw = [
-            ("conv", nn.Conv2d(mid, mid, kernel_size, stride, kernel_size // 2, groups=mid, bias=False)),
+            (
+                "conv",
+                nn.Conv2d(mid, mid, kernel_size, stride, kernel_size // 2, groups=mid, bias=False),
+            ),
             ("bn", _bn(mid, bn)),
             ("act", build_activation(act_func)),
         ]
@@ -455,33 +470,64 @@ class ResNetBottleneckBlock(nn.Module):
         mid = mid_channels if mid_channels is not None else round(out_channels * expand_ratio)
         mid = make_divisible(mid, 8)
         self.mid_channels = mid
-        self.conv1 = nn.Sequential(OrderedDict([
-            ("conv", nn.Conv2d(in_channels, mid, 1, 1, 0, bias=False)),
-            ("bn", _bn(mid, bn)),
-            ("act", build_activation(act_func)),
-        ]))
-        self.conv2 = nn.Sequential(OrderedDict([
-            ("conv", nn.Conv2d(mid, mid, kernel_size, stride, kernel_size // 2, groups=groups, bias=False)),
-            ("bn", _bn(mid, bn)),
-            ("act", build_activation(act_func)),
-        ]))
-        self.conv3 = nn.Sequential(OrderedDict([
-            ("conv", nn.Conv2d(mid, out_channels, 1, 1, 0, bias=False)),
-            ("bn", _bn(out_channels, bn)),
-        ]))
+        self.conv1 = nn.Sequential(
+            OrderedDict(
+                [
+                    ("conv", nn.Conv2d(in_channels, mid, 1, 1, 0, bias=False)),
+                    ("bn", _bn(mid, bn)),
+                    ("act", build_activation(act_func)),
+                ]
+            )
+        )
+        self.conv2 = nn.Sequential(
+            OrderedDict(
+                [
+                    (
+                        "conv",
+                        nn.Conv2d(
+                            mid,
+                            mid,
+                            kernel_size,
+                            stride,
+                            kernel_size // 2,
+                            groups=groups,
+                            bias=False,
+                        ),
+                    ),
+                    ("bn", _bn(mid, bn)),
+                    ("act", build_activation(act_func)),
+                ]
+            )
+        )
+        self.conv3 = nn.Sequential(
+            OrderedDict(
+                [
+                    ("conv", nn.Conv2d(mid, out_channels, 1, 1, 0, bias=False)),
+                    ("bn", _bn(out_channels, bn)),
+                ]
+            )
+        )
         if stride == 1 and in_channels == out_channels:
             self.downsample = IdentityLayer()
         elif downsample_mode == "conv":
-            self.downsample = nn.Sequential(OrderedDict([
-                ("conv", nn.Conv2d(in_channels, out_channels, 1, stride, 0, bias=False)),
-                ("bn", _bn(out_channels, bn)),
-            ]))
+            self.downsample = nn.Sequential(
+                OrderedDict(
+                    [
+                        ("conv", nn.Conv2d(in_channels, out_channels, 1, stride, 0, bias=False)),
+                        ("bn", _bn(out_channels, bn)),
+                    ]
+                )
+            )
         elif downsample_mode == "avgpool_conv":
-            self.downsample = nn.Sequential(OrderedDict([
-                ("avg_pool", nn.AvgPool2d(stride, stride, 0, ceil_mode=True)),
-                ("conv", nn.Conv2d(in_channels, out_channels, 1, 1, 0, bias=False)),
-                ("bn", _bn(out_channels, bn)),
-            ]))
+            self.downsample = nn.Sequential(
+                OrderedDict(
+                    [
+                        ("avg_pool", nn.AvgPool2d(stride, stride, 0, ceil_mode=True)),
+                        ("conv", nn.Conv2d(in_channels, out_channels, 1, 1, 0, bias=False)),
+                        ("bn", _bn(out_channels, bn)),
+                    ]
+                )
+            )
         else:
             raise ValueError(
                 f"downsample_mode = {downsample_mode!r} is not allowed; allowed values: "

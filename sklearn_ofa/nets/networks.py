@@ -27,8 +27,16 @@ __all__ = ["MobileNetV3", "ProxylessNASNets", "ResNets", "build_net", "build_blo
 NET_NAMES = ("MobileNetV3", "ProxylessNASNets", "MobileNetV2", "ResNets")
 
 
-_POSITIVE_INT_FIELDS = ("in_channels", "out_channels", "mid_channels", "in_features",
-                        "out_features", "stride", "groups", "dilation")
+_POSITIVE_INT_FIELDS = (
+    "in_channels",
+    "out_channels",
+    "mid_channels",
+    "in_features",
+    "out_features",
+    "stride",
+    "groups",
+    "dilation",
+)
 
 
 def _check_fields(cfg: dict, where: str, name: str) -> None:
@@ -39,8 +47,9 @@ def _check_fields(cfg: dict, where: str, name: str) -> None:
             continue
         # OFA's older configs hold some widths as one-element lists
         items = value if isinstance(value, (list, tuple)) and value else [value]
-        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
-                   for v in items):
+        if not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in items
+        ):
             raise NetConfigError(
                 f"{where} ({name}): {field} = {value!r} is not allowed; it must be a positive int"
             )
@@ -51,8 +60,10 @@ def _check_fields(cfg: dict, where: str, name: str) -> None:
     for field in ("expand_ratio",):
         value = cfg.get(field)
         if value is not None and (
-            not isinstance(value, numbers.Real) or isinstance(value, bool)
-            or not math.isfinite(value) or value <= 0
+            not isinstance(value, numbers.Real)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or value <= 0
         ):
             raise NetConfigError(
                 f"{where} ({name}): {field} = {value!r} is not allowed; it must be a positive number"
@@ -88,7 +99,9 @@ def _layer(cfg: dict | None, bn: dict, where: str) -> nn.Module | None:
         if name in ("ResidualBlock", "MobileInvertedResidualBlock"):
             conv_cfg = cfg.get("conv", cfg.get("mobile_inverted_conv"))
             conv = _layer(conv_cfg, bn, where + ".conv")
-            shortcut = _layer(cfg.get("shortcut"), bn, where + ".shortcut") if conv is not None else None
+            shortcut = (
+                _layer(cfg.get("shortcut"), bn, where + ".shortcut") if conv is not None else None
+            )
             return ResidualBlock(conv, shortcut)
         if name == "ResNetBottleneckBlock":
             return ResNetBottleneckBlock(bn=bn, **cfg)
@@ -130,7 +143,10 @@ class MobileNetV3(nn.Module):
 
     def __init__(self, config: dict):
         super().__init__()
-        _require(config, ("first_conv", "blocks", "final_expand_layer", "feature_mix_layer", "classifier"))
+        _require(
+            config,
+            ("first_conv", "blocks", "final_expand_layer", "feature_mix_layer", "classifier"),
+        )
         bn = config.get("bn") or {}
         self.config = copy.deepcopy(config)
         self.first_conv = _layer(config["first_conv"], bn, "first_conv")
@@ -361,22 +377,49 @@ def build_block(block: Block, bn: dict | None = None) -> nn.Module:
     """
     b = block
     if b.op == "conv":
-        m = ConvLayer(b.in_channels, b.out_channels, b.kernel_size, b.stride, bias=b.bias,
-                      use_bn=b.use_bn, act_func=b.act, bn=bn)
+        m = ConvLayer(
+            b.in_channels,
+            b.out_channels,
+            b.kernel_size,
+            b.stride,
+            bias=b.bias,
+            use_bn=b.use_bn,
+            act_func=b.act,
+            bn=bn,
+        )
     elif b.op == "residual_conv":
         m = ResidualBlock(
-            ConvLayer(b.in_channels, b.out_channels, b.kernel_size, b.stride, act_func=b.act, bn=bn),
+            ConvLayer(
+                b.in_channels, b.out_channels, b.kernel_size, b.stride, act_func=b.act, bn=bn
+            ),
             IdentityLayer(),
         )
     elif b.op == "mbconv":
         m = ResidualBlock(
-            MBConvLayer(b.in_channels, b.out_channels, b.kernel_size, b.stride, b.expand_ratio,
-                        b.mid_channels, b.act, b.se, bn=bn),
+            MBConvLayer(
+                b.in_channels,
+                b.out_channels,
+                b.kernel_size,
+                b.stride,
+                b.expand_ratio,
+                b.mid_channels,
+                b.act,
+                b.se,
+                bn=bn,
+            ),
             IdentityLayer() if b.identity else None,
         )
     elif b.op == "bottleneck":
-        m = ResNetBottleneckBlock(b.in_channels, b.out_channels, b.kernel_size, b.stride,
-                                  b.expand_ratio, b.mid_channels, b.act or "relu", bn=bn)
+        m = ResNetBottleneckBlock(
+            b.in_channels,
+            b.out_channels,
+            b.kernel_size,
+            b.stride,
+            b.expand_ratio,
+            b.mid_channels,
+            b.act or "relu",
+            bn=bn,
+        )
     elif b.op == "avgpool":
         m = GlobalAvgPool2d(keep_dim=True)
     elif b.op == "maxpool":

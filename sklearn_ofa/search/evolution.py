@@ -285,7 +285,9 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         allowed = {self._r_col: np.arange(len(sizes))}
         self._acc_codes = _codes_for(space, acc_space or base, allowed, "accuracy_predictor")
         self._eff_codes = _codes_for(space, eff_space or base, allowed, "efficiency_predictor")
-        rprob = self.mutate_prob if self.resolution_mutate_prob is None else self.resolution_mutate_prob
+        rprob = (
+            self.mutate_prob if self.resolution_mutate_prob is None else self.resolution_mutate_prob
+        )
         self._gene_prob = np.full(space.n_genes, float(self.mutate_prob))
         self._gene_prob[self._r_col] = rprob
         self._n_par = max(1, round(self.parent_ratio * self.population_size))
@@ -326,8 +328,15 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         """``k`` random full-code candidates per pending row (the initial population)."""
         return self.space_.sample_codes(len(rows) * k, rng, masked=False)
 
-    def _breed(self, par: np.ndarray, ia: np.ndarray, ib: np.ndarray, rows: np.ndarray, k: int,
-               rng: np.random.Generator) -> np.ndarray:
+    def _breed(
+        self,
+        par: np.ndarray,
+        ia: np.ndarray,
+        ib: np.ndarray,
+        rows: np.ndarray,
+        k: int,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
         """``k`` candidate children per pending child index in ``rows`` (ascending): the
         first ``n_mut`` children mutate parent ``ia``, the others cross ``ia`` with ``ib``."""
         rows = np.repeat(rows, k)
@@ -396,8 +405,9 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
             self._n_predicted += len(first)
         return acc
 
-    def _draw_feasible(self, n: int, make, rng: np.random.Generator, initial: bool,
-                       forbid: set | None = None):
+    def _draw_feasible(
+        self, n: int, make, rng: np.random.Generator, initial: bool, forbid: set | None = None
+    ):
         """Draw ``n`` children under the constraint, redrawing rejected rows in rounds.
 
         ``make(rows, k, rng)`` returns ``k`` candidate full-code rows for each row
@@ -423,7 +433,9 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
                 cand_eff = self._efficiency(masked)
             else:  # copies of parents are rejected in the first round only, then accepted
                 cand_eff = np.full(len(cand), np.inf)
-                new = np.array([key not in forbid for key in _row_keys(masked).tolist()], dtype=bool)
+                new = np.array(
+                    [key not in forbid for key in _row_keys(masked).tolist()], dtype=bool
+                )
                 if new.any():
                     cand_eff[new] = self._efficiency(masked[new])
             n_candidates += int(np.isfinite(cand_eff).sum())
@@ -550,8 +562,9 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
             return self._breed(par.full, ia, ib, rows, k, r)
 
         forbid = set(_row_keys(par.masked).tolist()) if self.redraw_copies else None
-        full, eff, stuck, n_cand = self._draw_feasible(self.population_size, make, rng, False,
-                                                       forbid)
+        full, eff, stuck, n_cand = self._draw_feasible(
+            self.population_size, make, rng, False, forbid
+        )
         if len(stuck):  # keep the (feasible) first parent after max_rounds
             full[stuck], eff[stuck] = par.full[ia[stuck]], par.eff[ia[stuck]]
             self.n_fallback_ += len(stuck)
@@ -585,15 +598,21 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         self.n_fallback_ = 0
         self._n_predicted = P
         n_total = P * (G + 1)
-        self._ev = Bunch(codes=np.empty((n_total, self.space_.n_genes), dtype=CODE_DTYPE),
-                         accuracy=np.empty(n_total), efficiency=np.empty(n_total),
-                         generation=np.repeat(np.arange(G + 1), P))
-        self._hist = {k: np.empty(G + 1) for k in ("best_accuracy", "best_efficiency",
-                                                    "mean_parent_accuracy", "seconds")}
+        self._ev = Bunch(
+            codes=np.empty((n_total, self.space_.n_genes), dtype=CODE_DTYPE),
+            accuracy=np.empty(n_total),
+            efficiency=np.empty(n_total),
+            generation=np.repeat(np.arange(G + 1), P),
+        )
+        self._hist = {
+            k: np.empty(G + 1)
+            for k in ("best_accuracy", "best_efficiency", "mean_parent_accuracy", "seconds")
+        }
         self._hist["n_candidates"] = np.zeros(G + 1, dtype=np.int64)
 
-    def _log_generation(self, g: int, kids: _Population, pop: _Population, parent_acc: float,
-                        n_cand: int, t0: float) -> None:
+    def _log_generation(
+        self, g: int, kids: _Population, pop: _Population, parent_acc: float, n_cand: int, t0: float
+    ) -> None:
         """Record generation ``g``: its new archs and the population's best."""
         rows = slice(g * len(kids.acc), (g + 1) * len(kids.acc))
         self._ev.codes[rows], self._ev.accuracy[rows] = kids.masked, kids.acc

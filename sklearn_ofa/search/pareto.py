@@ -17,8 +17,10 @@ def _check_pair(accuracy: Any, efficiency: Any) -> tuple[np.ndarray, np.ndarray]
         try:
             arrays.append(np.asarray(values, dtype=np.float64))
         except (TypeError, ValueError):
-            raise ValueError(f"{name} must be numbers, got {type(values).__name__} that is not "
-                             f"numeric; allowed values: finite numbers") from None
+            raise ValueError(
+                f"{name} must be numbers, got {type(values).__name__} that is not "
+                f"numeric; allowed values: finite numbers"
+            ) from None
     acc, eff = arrays
     if acc.ndim != 1 or eff.ndim != 1 or acc.shape != eff.shape:
         raise ValueError(
@@ -29,8 +31,10 @@ def _check_pair(accuracy: Any, efficiency: Any) -> tuple[np.ndarray, np.ndarray]
         if not np.isfinite(arr).all():
             bad = np.flatnonzero(~np.isfinite(arr))
             i = int(bad[0])
-            raise ValueError(f"{name}[{i}] = {arr[i]} is not allowed ({len(bad)} non-finite "
-                             f"value(s) in {name}); allowed values: finite numbers")
+            raise ValueError(
+                f"{name}[{i}] = {arr[i]} is not allowed ({len(bad)} non-finite "
+                f"value(s) in {name}); allowed values: finite numbers"
+            )
     return acc, eff
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ._base import CODE_DTYPE, Gene, SearchSpace, Unit
-from ._codes import Codes, CodeTranslator
 from ._blocks import BLOCK_OPS, Block, make_divisible
+from ._codes import Codes, CodeTranslator
 from .mobilenet import MobileNetSpace
 from .resnet import ResNetSpace
 
@@ -47,8 +47,12 @@ _DIGITS_MBV3 = dict(
 )
 
 _REGISTRY = {
-    "ofa_mbv3_w1.0": lambda **kw: MobileNetSpace("mbv3", width_mult=1.0, name="ofa_mbv3_w1.0", **kw),
-    "ofa_mbv3_w1.2": lambda **kw: MobileNetSpace("mbv3", width_mult=1.2, name="ofa_mbv3_w1.2", **kw),
+    "ofa_mbv3_w1.0": lambda **kw: MobileNetSpace(
+        "mbv3", width_mult=1.0, name="ofa_mbv3_w1.0", **kw
+    ),
+    "ofa_mbv3_w1.2": lambda **kw: MobileNetSpace(
+        "mbv3", width_mult=1.2, name="ofa_mbv3_w1.2", **kw
+    ),
     "ofa_proxyless_w1.3": lambda **kw: MobileNetSpace(
         "proxyless", width_mult=1.3, name="ofa_proxyless_w1.3", **kw
     ),
@@ -59,8 +63,9 @@ _REGISTRY = {
 _BUILTIN = frozenset(_REGISTRY)
 
 
-def register_space(name: str, factory: Callable[..., SearchSpace], *,
-                   overwrite: bool = False) -> None:
+def register_space(
+    name: str, factory: Callable[..., SearchSpace], *, overwrite: bool = False
+) -> None:
     """Make a space available by name to :func:`get_space` (and every ``space=`` parameter).
 
     Parameters
@@ -101,9 +106,7 @@ def register_space(name: str, factory: Callable[..., SearchSpace], *,
         raise TypeError(f"factory must be callable, got {type(factory).__name__}")
     space = factory()
     if not isinstance(space, SearchSpace):
-        raise TypeError(
-            f"factory() must return a SearchSpace, got {type(space).__name__}"
-        )
+        raise TypeError(f"factory() must return a SearchSpace, got {type(space).__name__}")
     if space.name != name:
         raise ValueError(
             f"factory() returned a space named {space.name!r}, expected name = {name!r}"

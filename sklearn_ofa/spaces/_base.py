@@ -18,10 +18,10 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .._checks import check_int, check_real, is_int, is_real
 from ..exceptions import ArchTypeError, ArchValueError, NetConfigError
 from ._blocks import Block
 from ._codes import Codes, CodeTranslator
-from .._checks import check_int, check_real, is_int, is_real
 
 __all__ = ["Gene", "Unit", "SearchSpace", "CODE_DTYPE", "Codes"]
 
@@ -102,8 +102,7 @@ def _as_array(codes: Any) -> np.ndarray:
         ) from None
 
 
-_INT_TYPES = (int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
-              np.uint64)
+_INT_TYPES = (int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)
 _REAL_TYPES = _INT_TYPES + (float, np.float16, np.float32, np.float64)
 
 
@@ -204,8 +203,18 @@ class SearchSpace(abc.ABC):
 
     def _check_declaration(self) -> None:
         where = type(self).__name__
-        for attr in ("name", "arch_keys", "genes", "slot_keys", "slot_stage", "slot_pos",
-                     "stage_depth_key", "stage_depth_pos", "stage_base_depth", "value_kind"):
+        for attr in (
+            "name",
+            "arch_keys",
+            "genes",
+            "slot_keys",
+            "slot_stage",
+            "slot_pos",
+            "stage_depth_key",
+            "stage_depth_pos",
+            "stage_base_depth",
+            "value_kind",
+        ):
             if not hasattr(self, attr):
                 raise ValueError(f"{where} must set {attr!r} before finish_setup()")
         keys = {g.key for g in self.genes}
@@ -213,8 +222,7 @@ class SearchSpace(abc.ABC):
             raise ValueError(f"{where}.arch_keys = {self.arch_keys!r} must include 'image_size'")
         if keys != set(self.arch_keys):
             raise ValueError(
-                f"{where}.arch_keys = {list(self.arch_keys)} must be the gene keys "
-                f"{sorted(keys)}"
+                f"{where}.arch_keys = {list(self.arch_keys)} must be the gene keys {sorted(keys)}"
             )
         if set(self.value_kind) != keys or not set(self.value_kind.values()) <= {"int", "float"}:
             raise ValueError(
@@ -331,8 +339,10 @@ class SearchSpace(abc.ABC):
         names = []
         for c in self._feature_columns:
             prefix = self.feature_prefix(int(c))
-            names += [f"{prefix}_{v:g}" if isinstance(v, float) else f"{prefix}_{v}"
-                      for v in self.genes[c].choices]
+            names += [
+                f"{prefix}_{v:g}" if isinstance(v, float) else f"{prefix}_{v}"
+                for v in self.genes[c].choices
+            ]
         return names
 
     def _build_value_luts(self) -> None:
@@ -838,7 +848,7 @@ class SearchSpace(abc.ABC):
         """
         if len(codes) > _CHUNK:  # row blocks: the masks are (rows x slots) temporaries
             for start in range(0, len(codes), _CHUNK):
-                self.mask_inactive(codes[start:start + _CHUNK])
+                self.mask_inactive(codes[start : start + _CHUNK])
             return codes
         inactive = np.zeros((len(codes), self.n_slots + 1), dtype=bool)  # last: not a slot
         inactive[:, :-1] = ~self.active_mask(codes)
@@ -908,9 +918,7 @@ class SearchSpace(abc.ABC):
                 f"codes must have shape (n_archs, {self.n_genes}) for space {self.name!r}, "
                 f"got {arr.shape}"
             )
-        if len(arr) and (
-            arr.min(axis=0).min() < -1 or (arr.max(axis=0) >= self.n_choices).any()
-        ):
+        if len(arr) and (arr.min(axis=0).min() < -1 or (arr.max(axis=0) >= self.n_choices).any()):
             r, c = np.argwhere((arr < -1) | (arr >= self.n_choices[None, :]))[0]
             raise ArchValueError(
                 f"codes[{r}, {c}] ({self.genes[c].label}) = {arr[r, c]} is out of range; "
@@ -959,9 +967,11 @@ class SearchSpace(abc.ABC):
         filled = np.where(codes < 0, 0, codes)
         per_key = {}
         for key, cols in self.key_columns.items():
-            vals = np.stack(
-                [self._choice_arrays[c][filled[:, c]] for c in cols], axis=1
-            ) if len(codes) else np.zeros((0, len(cols)))
+            vals = (
+                np.stack([self._choice_arrays[c][filled[:, c]] for c in cols], axis=1)
+                if len(codes)
+                else np.zeros((0, len(cols)))
+            )
             per_key[key] = vals.tolist()
         out = []
         for i in range(len(codes)):
@@ -1016,7 +1026,7 @@ class SearchSpace(abc.ABC):
         for start in range(0, n, _CHUNK):
             block = rng.random((min(_CHUNK, n - start), self.n_genes))
             block *= self.n_choices[None, :]
-            out[start:start + len(block)] = block
+            out[start : start + len(block)] = block
         return Codes(self.mask_inactive(out), self) if masked else out
 
     def sample(self, n: int, random_state: Any = None) -> list[dict]:
@@ -1291,9 +1301,7 @@ class SearchSpace(abc.ABC):
         >>> space.decode_row(space.to_codes([arch])[0], [0, 20, 45])
         (3, 4, 224)
         """
-        return tuple(
-            None if row[c] < 0 else self.genes[c].choices[int(row[c])] for c in columns
-        )
+        return tuple(None if row[c] < 0 else self.genes[c].choices[int(row[c])] for c in columns)
 
     def blocks(self, arch: Any) -> list[Block]:
         """The blocks of the static subnet ``arch``, in forward order.
@@ -1455,8 +1463,7 @@ class SearchSpace(abc.ABC):
                     continue
                 flat = int(offsets[u] + sum((v + 1) * s for v, s in zip(combo, strides)))
                 values = tuple(
-                    None if v < 0 else self.genes[c].choices[v]
-                    for v, c in zip(combo, unit.columns)
+                    None if v < 0 else self.genes[c].choices[v] for v, c in zip(combo, unit.columns)
                 )
                 if with_values:
                     yield flat, u, values, unit.build(values)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from .._checks import check_choice_list, check_int, check_name, check_options, check_real
 from ._base import Gene, SearchSpace, Unit
 from ._blocks import Block, make_divisible
-from .._checks import check_choice_list, check_int, check_name, check_options, check_real
 
 __all__ = ["MobileNetSpace"]
 
@@ -105,7 +105,9 @@ class MobileNetSpace(SearchSpace):
         name: str | None = None,
     ):
         if family not in _FAMILIES:
-            raise ValueError(f"family = {family!r} is not allowed; allowed values: {list(_FAMILIES)}")
+            raise ValueError(
+                f"family = {family!r} is not allowed; allowed values: {list(_FAMILIES)}"
+            )
         check_name(name)
         mbv3 = family == "mbv3"
         self.family = family
@@ -130,18 +132,14 @@ class MobileNetSpace(SearchSpace):
             stride_stages = [1, 2, 2, 2, 1, 2] if mbv3 else [2, 2, 2, 1, 2, 1]
         if act_stages is None:
             act_stages = (
-                ["relu", "relu", "relu", "h_swish", "h_swish", "h_swish"]
-                if mbv3
-                else ["relu6"] * 6
+                ["relu", "relu", "relu", "h_swish", "h_swish", "h_swish"] if mbv3 else ["relu6"] * 6
             )
         if se_stages is None:
             se_stages = [False, False, True, False, True, True] if mbv3 else [False] * 6
         self.stride_stages = check_options("stride_stages", stride_stages, (1, 2), length=6)
         self.act_stages = check_options("act_stages", act_stages, _ACTS, length=6)
         self.se_stages = check_options("se_stages", se_stages, (False, True), length=6)
-        self.image_size_list = tuple(
-            sorted(check_choice_list("image_sizes", image_sizes, low=1))
-        )
+        self.image_size_list = tuple(sorted(check_choice_list("image_sizes", image_sizes, low=1)))
         self.bn_eps = 1e-5 if mbv3 else 1e-3
         self._setup_widths()
         self.name = name or self._default_name()
@@ -232,7 +230,13 @@ class MobileNetSpace(SearchSpace):
                 stride = self.stage_strides[s] if p == 0 else 1
                 cout = self.stage_widths[s]
                 self.slot_info.append(
-                    dict(cin=cin, cout=cout, stride=stride, act=self.stage_acts[s], se=self.stage_se[s])
+                    dict(
+                        cin=cin,
+                        cout=cout,
+                        stride=stride,
+                        act=self.stage_acts[s],
+                        se=self.stage_se[s],
+                    )
                 )
                 cin = cout
         self.finish_setup()
@@ -278,15 +282,32 @@ class MobileNetSpace(SearchSpace):
         def first_conv(v):
             (r,) = v
             f = (r + 1) // 2
-            return Block("conv", "Conv", (r, r, 3), (f, f, self.first_conv_width), kernel_size=3,
-                         stride=2, act=self.first_act, key_style=style)
+            return Block(
+                "conv",
+                "Conv",
+                (r, r, 3),
+                (f, f, self.first_conv_width),
+                kernel_size=3,
+                stride=2,
+                act=self.first_act,
+                key_style=style,
+            )
 
         def first_block(v):
             (r,) = v
             f = (r + 1) // 2
             c0, c1 = self.first_conv_width, self.first_block_width
-            return self._mbconv(f, c0, c1, 3, self.first_block_stride, 1, c0,
-                                self.first_block_act, self.first_block_se)
+            return self._mbconv(
+                f,
+                c0,
+                c1,
+                3,
+                self.first_block_stride,
+                1,
+                c0,
+                self.first_block_act,
+                self.first_block_se,
+            )
 
         units.append(Unit("first_conv", (r_col,), first_conv))
         units.append(Unit("first_block", (r_col,), first_block))
@@ -300,8 +321,17 @@ class MobileNetSpace(SearchSpace):
                     return None
                 fin = self._feature_sizes(r)[1][i]
                 mid = make_divisible(round(info["cin"] * e))
-                return self._mbconv(fin, info["cin"], info["cout"], k, info["stride"], e, mid,
-                                    info["act"], info["se"])
+                return self._mbconv(
+                    fin,
+                    info["cin"],
+                    info["cout"],
+                    k,
+                    info["stride"],
+                    e,
+                    mid,
+                    info["act"],
+                    info["se"],
+                )
 
             return Unit(f"block{i}", (r_col, int(ks_cols[i]), int(e_cols[i])), build)
 
@@ -312,21 +342,48 @@ class MobileNetSpace(SearchSpace):
 
             def final_expand(v):
                 f = self._feature_sizes(v[0])[2]
-                return Block("conv", "Conv_1", (f, f, cl), (f, f, fe), act="h_swish", key_style=style)
+                return Block(
+                    "conv", "Conv_1", (f, f, cl), (f, f, fe), act="h_swish", key_style=style
+                )
 
             def pool(v):
                 f = self._feature_sizes(v[0])[2]
-                return Block("avgpool", "AvgPool2D", (f, f, fe), (1, 1, fe), use_bn=False,
-                             key_style=style)
+                return Block(
+                    "avgpool", "AvgPool2D", (f, f, fe), (1, 1, fe), use_bn=False, key_style=style
+                )
 
             units.append(Unit("final_expand_layer", (r_col,), final_expand))
             units.append(Unit("global_avg_pool", (r_col,), pool))
-            units.append(Unit("feature_mix_layer", (), lambda v: Block(
-                "conv", "Conv_2", (1, 1, fe), (1, 1, lc), act="h_swish", use_bn=False,
-                key_style=style)))
-            units.append(Unit("classifier", (), lambda v: Block(
-                "linear", "Logits", (1, 1, lc), (self.n_classes,), use_bn=False, bias=True,
-                key_style=style)))
+            units.append(
+                Unit(
+                    "feature_mix_layer",
+                    (),
+                    lambda v: Block(
+                        "conv",
+                        "Conv_2",
+                        (1, 1, fe),
+                        (1, 1, lc),
+                        act="h_swish",
+                        use_bn=False,
+                        key_style=style,
+                    ),
+                )
+            )
+            units.append(
+                Unit(
+                    "classifier",
+                    (),
+                    lambda v: Block(
+                        "linear",
+                        "Logits",
+                        (1, 1, lc),
+                        (self.n_classes,),
+                        use_bn=False,
+                        bias=True,
+                        key_style=style,
+                    ),
+                )
+            )
         else:
             lc = self.last_channel
 
@@ -336,8 +393,15 @@ class MobileNetSpace(SearchSpace):
 
             def logits(v):
                 f = self._feature_sizes(v[0])[2]
-                return Block("avgpool_linear", "Logits", (f, f, lc), (self.n_classes,),
-                             use_bn=False, bias=True, key_style=style)
+                return Block(
+                    "avgpool_linear",
+                    "Logits",
+                    (f, f, lc),
+                    (self.n_classes,),
+                    use_bn=False,
+                    bias=True,
+                    key_style=style,
+                )
 
             units.append(Unit("feature_mix_layer", (r_col,), feature_mix))
             units.append(Unit("classifier", (r_col,), logits))
@@ -479,7 +543,9 @@ class MobileNetSpace(SearchSpace):
             n = 0
             while pos < len(convs) and convs[pos]["out_channels"] == width:
                 if n >= self.stage_max_depth[s]:
-                    raise self._not_in_space(f"stage {s} has more than {self.stage_max_depth[s]} blocks")
+                    raise self._not_in_space(
+                        f"stage {s} has more than {self.stage_max_depth[s]} blocks"
+                    )
                 conv = convs[pos]
                 e = conv.get("expand_ratio")
                 if conv.get("mid_channels") and conv.get("in_channels"):
@@ -497,7 +563,12 @@ class MobileNetSpace(SearchSpace):
                 f"blocks[{pos}] outputs {convs[pos]['out_channels']} channels, which no stage of "
                 f"this space has (stage widths {self.stage_widths})"
             )
-        arch = {"ks": ks, "e": es, "d": depth, "image_size": check_int("image_size", image_size, low=1)}
+        arch = {
+            "ks": ks,
+            "e": es,
+            "d": depth,
+            "image_size": check_int("image_size", image_size, low=1),
+        }
         try:
             return self.validate(arch, where="net.config arch")
         except (ValueError, TypeError) as exc:

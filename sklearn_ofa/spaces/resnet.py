@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from .._checks import check_choice_list, check_int, check_name
 from ._base import Gene, SearchSpace, Unit
 from ._blocks import Block, make_divisible
-from .._checks import check_choice_list, check_int, check_name
 
 __all__ = ["ResNetSpace"]
 
@@ -71,9 +71,13 @@ class ResNetSpace(SearchSpace):
     ):
         check_name(name)
         self.depth_list = tuple(sorted(check_choice_list("depth_list", depth_list, low=0)))
-        self.expand_ratio_list = tuple(sorted(check_choice_list(
-            "expand_ratio_list", expand_ratio_list, kind="real", low=0, low_open=True
-        )))
+        self.expand_ratio_list = tuple(
+            sorted(
+                check_choice_list(
+                    "expand_ratio_list", expand_ratio_list, kind="real", low=0, low_open=True
+                )
+            )
+        )
         self.width_mult_list = check_choice_list(
             "width_mult_list", width_mult_list, kind="real", low=0, low_open=True
         )
@@ -154,14 +158,21 @@ class ResNetSpace(SearchSpace):
         e_c = col["e"]
         w_c = col["w"]
         units: list[Unit] = []
-        wl = self.width_mult_list
 
         def stem0(v):
             r, w0 = v
             f1 = self._sizes(r)[0]
             c = self.mid_input_channel[wl_index(w0)]
-            return Block("conv", "stem_conv", (r, r, 3), (f1, f1, c), kernel_size=3, stride=2,
-                         act="relu", key_style="resnet")
+            return Block(
+                "conv",
+                "stem_conv",
+                (r, r, 3),
+                (f1, f1, c),
+                kernel_size=3,
+                stride=2,
+                act="relu",
+                key_style="resnet",
+            )
 
         def wl_index(w):
             return int(w)
@@ -172,23 +183,48 @@ class ResNetSpace(SearchSpace):
                 return None
             f1 = self._sizes(r)[0]
             c = self.mid_input_channel[wl_index(w0)]
-            return Block("residual_conv", "stem_residual_conv", (f1, f1, c), (f1, f1, c),
-                         kernel_size=3, stride=1, identity=True, act="relu", key_style="resnet")
+            return Block(
+                "residual_conv",
+                "stem_residual_conv",
+                (f1, f1, c),
+                (f1, f1, c),
+                kernel_size=3,
+                stride=1,
+                identity=True,
+                act="relu",
+                key_style="resnet",
+            )
 
         def stem2(v):
             r, w0, w1 = v
             f1 = self._sizes(r)[0]
             cin = self.mid_input_channel[wl_index(w0)]
             cout = self.input_channel[wl_index(w1)]
-            return Block("conv", "stem_conv", (f1, f1, cin), (f1, f1, cout), kernel_size=3,
-                         stride=1, act="relu", key_style="resnet")
+            return Block(
+                "conv",
+                "stem_conv",
+                (f1, f1, cin),
+                (f1, f1, cout),
+                kernel_size=3,
+                stride=1,
+                act="relu",
+                key_style="resnet",
+            )
 
         def maxpool(v):
             r, w1 = v
             f1, f2, _ = self._sizes(r)
             c = self.input_channel[wl_index(w1)]
-            return Block("maxpool", "max_pool", (f1, f1, c), (f2, f2, c), kernel_size=3, stride=2,
-                         use_bn=False, key_style="resnet")
+            return Block(
+                "maxpool",
+                "max_pool",
+                (f1, f1, c),
+                (f2, f2, c),
+                kernel_size=3,
+                stride=2,
+                use_bn=False,
+                key_style="resnet",
+            )
 
         units.append(Unit("input_stem0", (r_c, int(w_c[0])), stem0))
         units.append(Unit("input_stem1", (r_c, int(w_c[0]), int(d_c[0])), stem1))
@@ -218,10 +254,19 @@ class ResNetSpace(SearchSpace):
                 fin = self._sizes(r)[2][i]
                 fout = (fin - 1) // stride + 1
                 mid = make_divisible(round(cout * e))
-                return Block("bottleneck", "bottleneck", (fin, fin, cin), (fout, fout, cout),
-                             kernel_size=3, stride=stride, mid_channels=mid, expand_ratio=e,
-                             identity=(stride == 1 and cin == cout), act="relu",
-                             key_style="resnet")
+                return Block(
+                    "bottleneck",
+                    "bottleneck",
+                    (fin, fin, cin),
+                    (fout, fout, cout),
+                    kernel_size=3,
+                    stride=stride,
+                    mid_channels=mid,
+                    expand_ratio=e,
+                    identity=(stride == 1 and cin == cout),
+                    act="relu",
+                    key_style="resnet",
+                )
 
             return Unit(f"block{i}", columns, build)
 
@@ -232,8 +277,15 @@ class ResNetSpace(SearchSpace):
             r, w = v
             f = self._sizes(r)[2][-1]
             c = self.stage_widths[-1][wl_index(w)]
-            return Block("avgpool_linear", "classifier", (f, f, c), (self.n_classes,),
-                         use_bn=False, bias=True, key_style="resnet")
+            return Block(
+                "avgpool_linear",
+                "classifier",
+                (f, f, c),
+                (self.n_classes,),
+                use_bn=False,
+                bias=True,
+                key_style="resnet",
+            )
 
         units.append(Unit("classifier", (r_c, last_w), head))
         return units
@@ -389,8 +441,10 @@ class ResNetSpace(SearchSpace):
         for s, base in enumerate(self.base_depth_list):
             n = 0
             first = True
-            while pos < len(blocks) and (first or blocks[pos]["stride"] == 1) and (
-                first or blocks[pos]["in_channels"] == blocks[pos]["out_channels"]
+            while (
+                pos < len(blocks)
+                and (first or blocks[pos]["stride"] == 1)
+                and (first or blocks[pos]["in_channels"] == blocks[pos]["out_channels"])
             ):
                 if first:
                     w.append(widx(blocks[pos]["out_channels"], self.stage_widths[s], f"stage {s}"))
@@ -401,7 +455,9 @@ class ResNetSpace(SearchSpace):
                 n += 1
                 pos += 1
             if n - base not in self.depth_list:
-                raise self._not_in_space(f"stage {s} has {n} blocks, allowed {[base + x for x in self.depth_list]}")
+                raise self._not_in_space(
+                    f"stage {s} has {n} blocks, allowed {[base + x for x in self.depth_list]}"
+                )
             d.append(n - base)
             slot += base + max_d
         if pos != len(blocks):
