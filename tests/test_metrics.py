@@ -49,8 +49,10 @@ def test_hand_computed_values():
     assert within_pct([100, 100], [105, 85], pct=0) == 0.0
 
 
-@pytest.mark.parametrize("y_true, y_pred", [([0.7, 0.7, 0.7], [0.1, 0.2, 0.3]),
-                                            ([0.1, 0.2, 0.3], [0.5, 0.5, 0.5]), ([0.3], [0.4])])
+@pytest.mark.parametrize(
+    "y_true, y_pred",
+    [([0.7, 0.7, 0.7], [0.1, 0.2, 0.3]), ([0.1, 0.2, 0.3], [0.5, 0.5, 0.5]), ([0.3], [0.4])],
+)
 def test_kendall_tau_constant_policy(y_true, y_pred):
     assert np.isnan(kendalltau(y_true, y_pred).statistic)  # what scipy gives
     with pytest.raises(ValueError, match="Kendall tau needs at least two values"):
@@ -83,11 +85,20 @@ def test_scorers_on_a_real_predictor(digits):
     model = Ridge().fit(X, y)
     pred = model.predict(X)
     assert kendall_tau_scorer(model, X, y) == kendalltau(y, pred).statistic
-    assert neg_rmse_points_scorer(model, X, y) == pytest.approx(-100 * root_mean_squared_error(y, pred))
+    assert neg_rmse_points_scorer(model, X, y) == pytest.approx(
+        -100 * root_mean_squared_error(y, pred)
+    )
 
 
-TINY = {"base_stage_width": [8, 8, 8, 16, 16, 24, 24, 32, 64], "depth_list": [1, 2], "ks_list": [3],
-        "expand_ratio_list": [3], "image_sizes": [32], "n_classes": 10, "name": "tiny"}
+TINY = {
+    "base_stage_width": [8, 8, 8, 16, 16, 24, 24, 32, 64],
+    "depth_list": [1, 2],
+    "ks_list": [3],
+    "expand_ratio_list": [3],
+    "image_sizes": [32],
+    "n_classes": 10,
+    "name": "tiny",
+}
 
 
 def test_latency_report_and_frozen_table():
@@ -101,7 +112,9 @@ def test_latency_report_and_frozen_table():
     from_lut = LatencyTable(tiny, table=table.lut_, calibration="linear")
     cloned = clone(frozen)
     assert cloned.get_params()["table"].estimator is table  # not unfitted by clone
-    np.testing.assert_array_equal(cloned.fit(archs, y).predict(archs), from_lut.fit(archs, y).predict(archs))
+    np.testing.assert_array_equal(
+        cloned.fit(archs, y).predict(archs), from_lut.fit(archs, y).predict(archs)
+    )
     assert cloned.settings_ == table.settings_
     # the Pipeline/ColumnTransformer calibrations equal a plain LinearRegression on their columns
     from sklearn.linear_model import LinearRegression
@@ -116,5 +129,23 @@ def test_latency_report_and_frozen_table():
     assert report["n"] == 12 and report["within_10pct"] == within_pct(y, cv, 10)
     assert report["mape_pct"] == pytest.approx(100 * np.mean(np.abs(cv - y) / y))
     assert report["kendall_tau"] == kendalltau(y, cv).statistic
-    with pytest.raises(TypeError, match=r"must wrap a fitted LatencyTable, got FrozenEstimator\(dict\)"):
+    with pytest.raises(
+        TypeError, match=r"must wrap a fitted LatencyTable, got FrozenEstimator\(dict\)"
+    ):
         LatencyTable(tiny, table=FrozenEstimator({})).fit()
+
+
+def test_old_calibration_module_warns_and_forwards_to_metrics():
+    from sklearn_ofa.efficiency import calibration
+
+    with pytest.warns(FutureWarning, match="sklearn_ofa.metrics.mape"):
+        old_mape = calibration.mape
+    assert old_mape([10, 20], [11, 18]) == pytest.approx(10.0)
+    with pytest.warns(FutureWarning, match="make_scorer"):
+        scorer = calibration.within_10pct_scorer
+    from sklearn.dummy import DummyRegressor
+
+    X, y = np.zeros((4, 1)), np.array([10.0, 10.0, 10.0, 30.0])
+    assert scorer(DummyRegressor(strategy="constant", constant=10.5).fit(X, y), X, y) == 0.75
+    with pytest.raises(AttributeError, match="no attribute 'rmse'"):
+        calibration.rmse
