@@ -11,7 +11,7 @@ from sklearn.model_selection import cross_val_predict
 
 from sklearn_ofa import LatencyTable
 from sklearn_ofa.metrics import latency_report
-from sklearn_ofa.plotting import plot_latency_parity
+from sklearn_ofa.plotting import LatencyParityDisplay
 from sklearn_ofa.spaces import get_space
 
 space = get_space("digits_mbv3", image_sizes=[24, 32])
@@ -26,5 +26,5 @@ print("raw block sum:", latency_report(measured, raw))
 est = LatencyTable(space, table=lut.lut_, calibration="linear", image_sizes=[24, 32])
 calibrated = cross_val_predict(est, codes, measured, cv=4)
 print("calibrated (4-fold CV):", latency_report(measured, calibrated))
-plot_latency_parity(measured, calibrated)
+LatencyParityDisplay.from_predictions(measured, calibrated, title="linear calibration, 4-fold CV")
 plt.show()

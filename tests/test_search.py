@@ -206,6 +206,22 @@ def test_codes_translated_to_each_predictor_space(ridge, flops):
     assert flops.predict([finder.best_arch_])[0] == pytest.approx(finder.best_efficiency_)
 
 
+def test_fitted_finder_survives_pickle_and_joblib(ridge, flops, tmp_path):
+    """A fitted finder (its predictors translated to a smaller space) pickles, and the copy
+    searches exactly as the original does from the same state."""
+    import joblib
+
+    small = FLOPsModel(get_space("ofa_mbv3_w1.2", image_sizes=[160, 224])).fit()
+    finder = EvolutionFinder(
+        ridge, small, 300.0, population_size=20, n_generations=3, random_state=0
+    ).fit()
+    joblib.dump(finder, tmp_path / "finder.joblib")
+    copy = joblib.load(tmp_path / "finder.joblib")
+    assert copy.best_arch_ == finder.best_arch_
+    again, original = copy.search(), finder.search()
+    assert again.arch == original.arch and again.accuracy == original.accuracy
+
+
 # ----------------------------------------------------------------- Pareto
 def _brute_force_mask(acc, eff):
     n = len(acc)

@@ -89,11 +89,18 @@ def _codes_for(src: SearchSpace, dst: SearchSpace, allowed: dict, role: str):
             f"search space {src.describe()} ({exc}); pass space= matching the predictors"
         ) from None
     translate.check(allowed, role)
+    return _ToSpace(translate, dst)
 
-    def convert(codes: np.ndarray) -> Codes:
-        return Codes(translate(codes, checked=True), dst)
 
-    return convert
+class _ToSpace:
+    """Checked search codes -> ``dst``-tagged predictor codes (a class, so finders pickle)."""
+
+    def __init__(self, translate: Any, dst: SearchSpace):
+        self.translate = translate
+        self.dst = dst
+
+    def __call__(self, codes: np.ndarray) -> Codes:
+        return Codes(self.translate(codes, checked=True), self.dst)
 
 
 class _Population(NamedTuple):
