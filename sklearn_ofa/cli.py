@@ -1,6 +1,6 @@
 """The ``sklearn-ofa`` command.
 
-Subcommands: ``demo`` (the main job), ``info``, ``lut build|predict|convert``,
+Subcommands: ``demo`` (the main job), ``info``, ``lut build|predict|convert|export|import``,
 ``acc fit|cv|predict``, ``dataset build|merge|info``, ``search``; ``--json``
 prints machine-readable output (and nothing else) on stdout.
 
@@ -338,6 +338,7 @@ def cmd_lut_build(args: argparse.Namespace) -> int:
     _check_writable_parent(Path(cache), "--cache")
     lut = LatencyTable(
         args.space,
+        backend=args.backend,
         image_sizes=args.image_sizes,
         device=args.device,
         num_threads=args.threads,
@@ -396,6 +397,49 @@ def cmd_lut_convert(args: argparse.Namespace) -> int:
         lut = _load_model(args.table, "latency_table", args, "--table")
         files = _write_yaml_folder(lut, args.out)
         _print(args, {"files": [str(f) for f in files]}, "\n".join(str(f) for f in files))
+    return 0
+
+
+def _is_export_entry(p: Path) -> bool:
+    return p.name in ("blocks", "subnets", "manifest.json", "profile_onnx.py")
+
+
+def cmd_lut_export(args: argparse.Namespace) -> int:
+    from .efficiency.onnx_export import export_space
+
+    _check_out_folder(args.out, "--out", owned=_is_export_entry)
+    manifest = export_space(
+        args.space,
+        args.out,
+        image_sizes=args.image_sizes,
+        n_subnets=args.subnets,
+        random_state=args.seed,
+        batch_size=args.batch_size,
+        verbose=not args.quiet,
+    )
+    kinds = [it["kind"] for it in manifest["items"]]
+    n_blocks, n_subnets = kinds.count("block"), kinds.count("subnet")
+    _print(
+        args,
+        {"out": args.out, "blocks": n_blocks, "subnets": n_subnets},
+        f"{n_blocks} blocks and {n_subnets} subnets -> {args.out}; on the device run:\n"
+        f"  python {Path(args.out) / 'profile_onnx.py'} {args.out} --out results.jsonl",
+    )
+    return 0
+
+
+def cmd_lut_import(args: argparse.Namespace) -> int:
+    from .efficiency import LatencyTable
+
+    _check_out_file(args.out)
+    calibration = None if args.calibration == "none" else args.calibration
+    lut = LatencyTable.from_measurements(args.folder, args.results, calibration=calibration)
+    _save_model(lut, args.out)
+    _print(
+        args,
+        {"out": args.out, "blocks": lut.n_blocks_, "settings": lut.settings_},
+        f"{lut.n_blocks_} blocks ({lut.settings_.get('backend')}) -> {args.out}",
+    )
     return 0
 
 
@@ -688,6 +732,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--image-sizes", type=_int_list, help="comma-separated, e.g. 160,176,192,208,224"
     )
+    b.add_argument(
+        "--backend",
+        default="torch",
+        choices=["torch", "onnxruntime", "openvino"],
+        help="what runs the blocks (default: torch)",
+    )
     b.add_argument("--device", default="cpu")
     b.add_argument("--threads", type=int, default=1)
     b.add_argument("--warmup", type=int, default=5)
@@ -713,6 +763,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --from-yaml: the fitted table (.skops); with --table: the YAML folder",
     )
     lc.set_defaults(func=cmd_lut_convert)
+    le = common(lut.add_parser("export", help="blocks and subnets as ONNX, for another device"))
+    le.add_argument("--space", default="ofa_mbv3_w1.2")
+    le.add_argument(
+        "--image-sizes", type=_int_list, help="comma-separated, e.g. 160,176,192,208,224"
+    )
+    le.add_argument(
+        "--subnets", type=int, default=100, help="whole subnets for a calibration (default: 100)"
+    )
+    le.add_argument("--seed", type=int, default=0, help="seed of the subnet sample (default: 0)")
+    le.add_argument("--batch-size", type=int, default=1, help="default: 1")
+    le.add_argument("--out", required=True, help="export folder (a rerun finishes it)")
+    le.add_argument("--quiet", action="store_true")
+    le.set_defaults(func=cmd_lut_export)
+    li = common(lut.add_parser("import", help="a fitted table from profile_onnx results"))
+    li.add_argument("--folder", required=True, help="the export folder")
+    li.add_argument("--results", required=True, help="results file written by profile_onnx")
+    li.add_argument(
+        "--calibration",
+        default="hybrid",
+        choices=["none", "linear", "per_type", "hybrid"],
+        help="fitted on the measured subnets (default: hybrid)",
+    )
+    li.add_argument("--out", required=True, help="fitted table (.skops)")
+    li.set_defaults(func=cmd_lut_import)
 
     acc = sub.add_parser("acc", help="accuracy predictor")
     acc.add_argument(
@@ -828,6 +902,10 @@ def _exit_code_and_message(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, (EOFError, pickle.UnpicklingError, zipfile.BadZipFile)):
         return EXIT_USER_ERROR, f"truncated or corrupt file ({type(exc).__name__}: {_oneline(exc)})"
     if isinstance(exc, (ValueError, TypeError)):
+        return EXIT_USER_ERROR, _oneline(exc)
+    from .profile_onnx import RuntimeNotInstalledError
+
+    if isinstance(exc, RuntimeNotInstalledError):
         return EXIT_USER_ERROR, _oneline(exc)
     if _is_worker_failure(exc):
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]

@@ -73,51 +73,81 @@ def profile_items(job: dict) -> Iterator[dict]:
         )
 
     from ..nets import build_block, build_net
-    from .latency import measure_latency
 
     settings = dict(job.get("settings") or {})
     batch_size = int(settings.pop("batch_size", 1))
+    timer = _timer(settings.pop("backend", "torch"), settings)
     torch.manual_seed(0)
-    for blk_dict in job.get("blocks", []):
-        blk = Block(
-            **{k: tuple(v) if k in ("in_shape", "out_shape") else v for k, v in blk_dict.items()}
-        )
-        module = build_block(blk)
-        h, w, c = blk.in_shape
-        res = measure_latency(module, (c, h, w), batch_size=batch_size, **settings)
-        yield _checked(
-            {
-                "key": blk.key,
+    try:
+        for blk_dict in job.get("blocks", []):
+            blk = Block(
+                **{
+                    k: tuple(v) if k in ("in_shape", "out_shape") else v
+                    for k, v in blk_dict.items()
+                }
+            )
+            h, w, c = blk.in_shape
+            stats = timer(build_block(blk), (batch_size, c, h, w))
+            yield _checked({"key": blk.key, **stats, "macs": _macs(blk)}, f"block {blk.key!r}")
+        for cfg, image_size in job.get("nets", []):
+            stats = timer(build_net(cfg), (batch_size, 3, image_size, image_size))
+            yield _checked(stats, f"a subnet at image size {image_size}")
+    finally:
+        getattr(timer, "cleanup", lambda: None)()
+
+
+def _timer(backend: str, settings: dict):
+    """``timer(module, full_input_shape) -> stats`` for ``backend`` with ``settings``."""
+    if backend == "torch":
+        from .latency import measure_latency
+
+        def time_torch(module, shape):
+            res = measure_latency(module, tuple(shape[1:]), batch_size=shape[0], **settings)
+            return {
                 "median": res.median_ms,
                 "mean": res.mean_ms,
                 "std": res.std_ms,
                 "iqr": res.iqr_ms,
                 "min": res.min_ms,
                 "count": res.count,
-                "macs": _macs(blk),
-            },
-            f"block {blk.key!r}",
+            }
+
+        return time_torch
+    import tempfile
+
+    from .. import profile_onnx
+    from .onnx_export import export_onnx
+
+    profile_onnx.runtime_version(backend)  # a missing runtime fails before any export
+    if settings.get("device", "cpu") != "cpu":
+        raise ValueError(
+            f"backend {backend!r} runs on the CPU here; device = {settings['device']!r} is not "
+            "allowed with it (allowed: 'cpu')"
         )
-    for cfg, image_size in job.get("nets", []):
-        net = build_net(cfg)
-        res = measure_latency(net, (3, image_size, image_size), batch_size=batch_size, **settings)
-        yield _checked(
-            {
-                "median": res.median_ms,
-                "mean": res.mean_ms,
-                "std": res.std_ms,
-                "iqr": res.iqr_ms,
-                "min": res.min_ms,
-                "count": res.count,
-            },
-            f"a subnet at image size {image_size}",
+    tmp = tempfile.TemporaryDirectory(prefix="sklearn_ofa_onnx_")
+
+    def time_runtime(module, shape):
+        path = Path(tmp.name) / "model.onnx"
+        export_onnx(module, shape, path)
+        return profile_onnx.time_onnx(
+            path,
+            shape,
+            backend,
+            num_threads=int(settings.get("num_threads") or 1),
+            warmup=int(settings.get("warmup", 5)),
+            repeats=int(settings.get("repeats", 20)),
+            min_run_time=settings.get("min_run_time"),
         )
+
+    time_runtime.cleanup = tmp.cleanup
+    return time_runtime
 
 
 # ----------------------------------------------------------------- parent side
 def worker_settings(est: Any) -> dict:
     """The ``settings`` of a job: the measuring parameters of a LatencyTable ``est``."""
     return {
+        "backend": str(est.backend),
         "device": str(est.device),
         "batch_size": int(est.batch_size),
         "num_threads": int(est.num_threads),

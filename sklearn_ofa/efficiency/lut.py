@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
@@ -25,14 +26,24 @@ from .._versioning import VersionStampMixin
 from ..exceptions import MissingBlockError
 from ..spaces import Block, SearchSpace, get_space
 from ._profile_worker import MALLOC_ENV, run_job, worker_settings
+from .hybrid import HybridCalibration
 from .ofa_yaml import check_latency_stats
 
 __all__ = ["MALLOC_ENV", "LatencyTable"]
 
 _DEVICE_RE = re.compile(r"cpu|cuda(:\d+)?")
+BACKENDS = ("torch", "onnxruntime", "openvino")
+
+
+def _setting(settings: Mapping, field: str) -> Any:
+    """A recorded measurement setting; tables and journals from before backends are torch's."""
+    return settings.get(field, "torch" if field == "backend" else None)
+
+
 #: Feature columns of the built-in calibrations: 0 is the block sum, 1.. the per-type sums.
 _CALIBRATION_COLUMNS = {"linear": [0], "per_type": slice(1, None)}
 _SETTING_FIELDS = (
+    "backend",
     "device",
     "batch_size",
     "num_threads",
@@ -69,8 +80,13 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
     ----------
     space : str or SearchSpace, default="ofa_mbv3_w1.2"
         The search space (a name of :func:`~sklearn_ofa.spaces.list_spaces` or a space).
+    backend : {"torch", "onnxruntime", "openvino"}, default="torch"
+        What runs the blocks and subnets: PyTorch eager, or the block exported
+        to ONNX (static shapes, opset 17) and run by ONNX Runtime or OpenVINO
+        on the CPU (extras ``[onnx]`` / ``[openvino]``; a missing runtime is an
+        ``ImportError`` naming the package). ``measure`` uses the same backend.
     device : str, default="cpu"
-        ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (``"cpu"`` only with a runtime backend).
     batch_size : int, default=1
         Samples per profiled forward pass.
     image_sizes : list of int, optional
@@ -83,17 +99,23 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
     min_run_time : float, optional
         Minimum seconds of timed passes per block.
     fold_bn : bool, default=False
-        Fold BatchNorm into convolutions before measuring.
+        Fold BatchNorm into convolutions before measuring (torch backend; the
+        runtimes fold it themselves).
     isolate : bool, default=True
         Measure in a child process started with the allocator variables
         :data:`MALLOC_ENV` (they only work when set before a process starts).
     statistic : {"median", "mean"}, default="median"
         Which per-block statistic ``predict`` sums (OFA's tables have ``mean`` only).
-    calibration : {None, "linear", "per_type"} or regressor, default=None
+    calibration : {None, "linear", "per_type", "hybrid"} or regressor, default=None
         Correction fitted when ``y`` is given: ``"linear"`` is ``a * sum + b``,
         ``"per_type"`` one non-negative weight per block type (first conv,
-        MBConv, head layers...) plus an intercept; a scikit-learn regressor is
-        fitted on ``[block sum, per-type sums]``. A calibration needs at least
+        MBConv, head layers...) plus an intercept; ``"hybrid"`` a
+        :class:`~sklearn_ofa.efficiency.hybrid.HybridCalibration` (the best by
+        cross-validated MAPE of the two above and ridge models on block sums,
+        per-type sums and counts, active blocks, MACs and image size); a
+        scikit-learn regressor is fitted on ``[block sum, per-type sums]``.
+        Every calibration also keeps its out-of-fold relative residuals for
+        :meth:`predict_interval`. A calibration needs at least
         two distinct archs whose targets (and block sums) vary; ``y`` without a
         calibration is an error (it would be ignored).
     table : dict, LatencyTable or FrozenEstimator, optional
@@ -127,6 +149,9 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
     n_blocks_ : int
         Distinct blocks measured or loaded.
     calibrator_ : estimator or None
+    conformal_scores_ : ndarray or None
+        Sorted out-of-fold relative residuals of the calibration (see
+        :meth:`predict_interval`); None without a calibration.
 
     Examples
     --------
@@ -151,6 +176,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "space": [str, SearchSpace, dict],
+        "backend": [StrOptions(set(BACKENDS))],
         "device": [str],
         "batch_size": [int_interval(1)],
         "image_sizes": ["array-like", None],
@@ -161,7 +187,11 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         "fold_bn": ["boolean"],
         "isolate": ["boolean"],
         "statistic": [StrOptions({"median", "mean"})],
-        "calibration": [StrOptions({"linear", "per_type"}), HasMethods(["fit", "predict"]), None],
+        "calibration": [
+            StrOptions({"linear", "per_type", "hybrid"}),
+            HasMethods(["fit", "predict"]),
+            None,
+        ],
         "table": [dict, None],  # and LatencyTable, added below the class
         "cache_path": [str, os.PathLike, None],
         "on_missing": [StrOptions({"raise", "profile"})],
@@ -172,6 +202,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         self,
         space: Any = "ofa_mbv3_w1.2",
         *,
+        backend: str = "torch",
         device: str = "cpu",
         batch_size: int = 1,
         image_sizes: Iterable[int] | None = None,
@@ -189,6 +220,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         verbose: bool = False,
     ):
         self.space = space
+        self.backend = backend
         self.device = device
         self.batch_size = batch_size
         self.image_sizes = image_sizes
@@ -211,6 +243,11 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         if not _DEVICE_RE.fullmatch(self.device):
             raise ValueError(
                 f"device = {self.device!r} is not allowed; allowed values: 'cpu', 'cuda', 'cuda:N'"
+            )
+        if self.backend != "torch" and self.device != "cpu":
+            raise ValueError(
+                f"device = {self.device!r} is not allowed with backend = {self.backend!r}; allowed "
+                "values: 'cpu' (the runtimes run on the CPU here; use backend='torch' for CUDA)"
             )
         if self.image_sizes is not None:
             sizes = list(self.image_sizes)
@@ -296,6 +333,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
             self._check_table_fits(space, lut, "table")
         self._build_dense()
         self.calibrator_ = None
+        self.conformal_scores_ = None
         if y is not None:
             self.calibrator_ = self._fit_calibrator(codes, y)
         return self
@@ -357,6 +395,15 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
                 f"calibration {self.calibration!r} predicts non-finite latencies on the archs it was "
                 "fitted on"
             )
+        if isinstance(calibrator, HybridCalibration):
+            oof = calibrator.oof_predictions_
+        else:
+            folds = KFold(min(5, len(y)), shuffle=True, random_state=0)
+            oof = cross_val_predict(clone(calibrator), F, y, cv=folds)
+        oof = np.asarray(oof, dtype=np.float64).ravel()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores = np.where(oof > 0, np.abs(y - oof) / oof, np.inf)
+        self.conformal_scores_ = np.sort(scores)
         return calibrator
 
     def _initial_lut(self) -> tuple[dict, dict]:
@@ -470,10 +517,11 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
             if "settings" in rec:
                 want = self.settings_
                 for f in _SETTING_FIELDS:
-                    if rec["settings"].get(f) != want.get(f):
+                    if _setting(rec["settings"], f) != _setting(want, f):
                         raise ValueError(
-                            f"{path} was measured with {f} = {rec['settings'].get(f)!r}, but this "
-                            f"table uses {f} = {want.get(f)!r}; use another cache_path or the same settings"
+                            f"{path} was measured with {f} = {_setting(rec['settings'], f)!r}, but "
+                            f"this table uses {f} = {_setting(want, f)!r}; use another cache_path or "
+                            "the same settings"
                         )
                 continue
             key = rec.get("key")
@@ -486,7 +534,15 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
             done[key] = stats
         return done
 
+    def _check_runtime(self) -> None:
+        """A clear ``ImportError`` before any work when the backend's runtime is missing."""
+        if self.backend != "torch":
+            from .. import profile_onnx
+
+            profile_onnx.runtime_version(self.backend)
+
     def _profile(self, blocks: dict[str, Block]) -> None:
+        self._check_runtime()
         results: dict[str, dict] = {}
         journal = None
         if self.cache_path is not None:
@@ -614,14 +670,23 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         return self.space_.as_codes(X)
 
     def _features(self, codes: np.ndarray) -> np.ndarray:
+        """``[block sum, per-type sums]``; ``"hybrid"`` adds per-type block counts, active
+        blocks, MACs and image size."""
         vals, idx, sums = self._gather(codes)
         typ = self.type_index_[idx]
-        per_type = np.stack(
-            [np.where(typ == t, vals, 0.0).sum(1) for t in range(len(self.block_types_))], axis=1
-        )
-        return np.column_stack([sums, per_type])
+        types = range(len(self.block_types_))
+        per_type = np.stack([np.where(typ == t, vals, 0.0).sum(1) for t in types], axis=1)
+        if self.calibration != "hybrid":
+            return np.column_stack([sums, per_type])
+        real = self.keys_[idx] != None  # noqa: E711 - elementwise over an object array
+        counts = np.stack([(real & (typ == t)).sum(1) for t in types], axis=1)
+        r = np.asarray(self.space_.image_sizes, dtype=np.float64)[codes[:, self._r_col]]
+        macs = self.macs_table_[idx].sum(1)
+        return np.column_stack([sums, per_type, counts, real.sum(1), macs, r])
 
     def _make_calibrator(self):
+        if self.calibration == "hybrid":
+            return HybridCalibration(n_types=len(self.block_types_))
         if isinstance(self.calibration, str):
             columns = ColumnTransformer(
                 [("features", "passthrough", _CALIBRATION_COLUMNS[self.calibration])]
@@ -684,6 +749,70 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
             "refit it on archs like these, or use predict_raw",
         )
 
+    def predict_interval(self, X: Any, alpha: float = 0.05) -> np.ndarray:
+        """Prediction intervals of the calibrated latency (split conformal, relative residuals).
+
+        The interval of an arch is ``pred * (1 - q), pred * (1 + q)``, where ``q`` is
+        the ``ceil((n + 1) * (1 - alpha))``-th smallest of the ``n`` out-of-fold
+        relative residuals ``|y - pred| / pred`` of the calibration archs
+        (5 shuffled folds). For new archs like the calibration archs, at least
+        ``1 - alpha`` of the measured latencies fall inside, on average.
+
+        Parameters
+        ----------
+        X : list of arch dicts, DataFrame, or code matrix
+            Archs of the space.
+        alpha : float, default=0.05
+            Miscoverage, in (0, 1).
+
+        Returns
+        -------
+        ndarray of shape (n_archs, 2)
+            Lower and upper latency (ms); the lower bound is at least 0.
+
+        Raises
+        ------
+        ValueError
+            The table has no calibration (fit it with ``y``), or ``alpha`` is too small
+            for the number of calibration archs (``n >= 1 / alpha - 1`` are needed).
+
+        Examples
+        --------
+        >>> from sklearn_ofa.efficiency import LatencyTable
+        >>> from sklearn_ofa.spaces import MobileNetSpace
+        >>> tiny = MobileNetSpace("mbv3", base_stage_width=[8, 8, 8, 16, 16, 24, 24, 32, 64],
+        ...                       depth_list=[1, 2], ks_list=[3], expand_ratio_list=[3],
+        ...                       image_sizes=[32], n_classes=10, name="tiny")
+        >>> lut = LatencyTable(tiny, repeats=3, warmup=1, isolate=False).fit()
+        >>> archs = tiny.sample(40, random_state=0)
+        >>> y = 1.2 * lut.predict(archs) + 0.05
+        >>> cal = LatencyTable(tiny, table=lut, calibration="linear").fit(archs, y)
+        >>> cal.predict_interval(archs[:2], alpha=0.1).shape
+        (2, 2)
+        """
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
+            raise ValueError(
+                f"alpha = {alpha!r} is not allowed; allowed values: a number in (0, 1)"
+            )
+        check_is_fitted(self, "table_")
+        scores = getattr(self, "conformal_scores_", None)
+        if self.calibrator_ is None or scores is None:
+            raise ValueError(
+                "predict_interval needs a calibrated table: fit with X, y (measured latencies) and "
+                "calibration='linear', 'per_type', 'hybrid' or a regressor"
+            )
+        n = len(scores)
+        rank = int(np.ceil((n + 1) * (1 - alpha)))
+        if rank > n:
+            raise ValueError(
+                f"alpha = {alpha!r} is too small for {n} calibration archs: a {1 - alpha:.0%} "
+                f"interval needs at least {int(np.ceil(1 / alpha)) - 1}; calibrate on more archs "
+                "or raise alpha"
+            )
+        q = float(scores[rank - 1])
+        pred = self.predict(X)
+        return np.column_stack([np.maximum(pred * (1 - q), 0.0), pred * (1 + q)])
+
     def predict_macs(self, X: Any) -> np.ndarray:
         """Summed multiply-accumulates (OFA convention) of the profiled blocks per arch.
 
@@ -719,7 +848,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
             raise TypeError(f"arch must be one arch dict, got {type(arch).__name__}")
         return float(self.predict([arch])[0])
 
-    def measure(self, X: Any, *, allow_other_device: bool = False) -> np.ndarray:
+    def measure(self, X: Any, *, rounds: int = 1, allow_other_device: bool = False) -> np.ndarray:
         """Measure the end-to-end latency (median ms) of whole subnets, the same way as the blocks.
 
         Uses the same device, threads, warm-up, repeats, BatchNorm folding and
@@ -730,6 +859,11 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         ----------
         X : list of arch dicts, DataFrame, or code matrix
             Archs of the space.
+        rounds : int, default=1
+            Passes over all of ``X`` (each in a new shuffled order); the result is
+            the median over the passes. Slow drift of the machine (another load,
+            clock changes) then spreads over all archs instead of biasing the
+            ones measured last; 3 or more make calibration targets steadier.
         allow_other_device : bool, default=False
             Measure on this machine even though the table's latencies were not
             profiled here with these settings (a table loaded from OFA YAML,
@@ -749,11 +883,20 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         if hasattr(self, "settings_") and not allow_other_device:
             self._check_same_device()
         space = self.space_ if hasattr(self, "space_") else self._resolve_space()
+        self._check_runtime()
         archs = space.from_codes(space.as_codes(X))
         if not archs:
             return np.zeros(0, dtype=np.float64)
-        job = {"nets": [[space.net_config(a), a["image_size"]] for a in archs]}
-        out = np.array([rec["median"] for rec in self._run_worker(job)], dtype=np.float64)
+        if is_bool(rounds) or not isinstance(rounds, numbers.Integral) or rounds < 1:
+            raise ValueError(f"rounds = {rounds!r} is not allowed; allowed values: an int >= 1")
+        configs = [[space.net_config(a), a["image_size"]] for a in archs]
+        passes = np.full((int(rounds), len(archs)), np.nan)
+        rng = np.random.default_rng(0)
+        for k in range(int(rounds)):
+            order = np.arange(len(archs)) if k == 0 else rng.permutation(len(archs))
+            got = [rec["median"] for rec in self._run_worker({"nets": [configs[i] for i in order]})]
+            passes[k, order[: len(got)]] = got
+        out = np.median(passes, axis=0)
         bad = np.flatnonzero(~(np.isfinite(out) & (out > 0)))
         if bad.size or len(out) != len(archs):
             i = int(bad[0]) if bad.size else len(out)
@@ -776,6 +919,13 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
                 f"({st.get('device', 'unknown')}); measure() would time this machine's "
                 f"{self.device!r} instead, which is no ground truth for this table: {advice}"
             )
+        if source == "measurements":
+            machine = st.get("machine", {}).get("platform", "unknown")
+            raise ValueError(
+                f"this table's latencies were measured by profile_onnx on another machine "
+                f"({machine}, {st.get('backend')} {st.get('runtime_version')}); measure() would "
+                f"time this machine instead: {advice}"
+            )
         if source is not None:
             raise ValueError(
                 f"this table's latencies were passed as table= (source {source!r}, device and settings "
@@ -784,11 +934,107 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
             )
         now = self._settings()
         for f in _SETTING_FIELDS:
-            if f in st and st[f] != now.get(f):
+            if (f in st or f == "backend") and _setting(st, f) != now.get(f):
                 raise ValueError(
-                    f"the table was profiled with {f} = {st[f]!r} but measure() would use {f} = "
-                    f"{now.get(f)!r}; set {f} back, or {advice}"
+                    f"the table was profiled with {f} = {_setting(st, f)!r} but measure() would use "
+                    f"{f} = {now.get(f)!r}; set {f} back, or {advice}"
                 )
+
+    # ------------------------------------------------- off-host measurements
+    @classmethod
+    def from_measurements(
+        cls, folder: Any, results: Any, *, calibration: Any = None, **params: Any
+    ) -> LatencyTable:
+        """A fitted table from an export folder and the results ``profile_onnx`` wrote for it.
+
+        The workflow for a device without PyTorch: ``sklearn-ofa lut export``
+        (or :func:`~sklearn_ofa.efficiency.onnx_export.export_space`) writes the
+        blocks and some whole subnets as ONNX; ``python profile_onnx.py FOLDER
+        --out results.jsonl`` measures them on the device; this method builds
+        the table and, with ``calibration``, calibrates it on the measured subnets.
+
+        Parameters
+        ----------
+        folder : path-like
+            The export folder (its ``manifest.json`` names the space and the files).
+        results : path-like
+            The results file of ``profile_onnx`` for that folder.
+        calibration : {None, "linear", "per_type", "hybrid"} or regressor, optional
+            Fitted on the exported subnets' measured latencies (the export needs
+            ``n_subnets >= 2``).
+        **params
+            Other :class:`LatencyTable` parameters (``statistic``, ``on_missing``...).
+
+        Returns
+        -------
+        LatencyTable
+            Fitted; ``settings_`` records the runtime, its version, the settings
+            and the machine of the results, and ``measure`` refuses to time this
+            machine in its place unless told so.
+
+        Raises
+        ------
+        ValueError
+            A block of the manifest has no result (the run is not finished), a result
+            is not a finite latency, or ``calibration`` is set but fewer than two
+            subnets were measured.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.efficiency import LatencyTable
+        >>> LatencyTable.from_measurements("no_such_folder", "results.jsonl")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: no_such_folder/manifest.json not found: FOLDER must be written by 'sklearn-ofa lut export'
+        """
+        from .. import profile_onnx
+
+        manifest = profile_onnx.read_manifest(folder)
+        header, done = profile_onnx.read_results(results)
+        if header is None:
+            raise ValueError(f"{results} has no header line: it is not a profile_onnx results file")
+        space = get_space(manifest["space"])
+        blocks = [it for it in manifest["items"] if it.get("kind") == "block"]
+        subnets = [it for it in manifest["items"] if it.get("kind") == "subnet"]
+        missing = [it["id"] for it in blocks if str(it["id"]) not in done]
+        if missing:
+            raise ValueError(
+                f"{results} has results for {len(blocks) - len(missing)} of the {len(blocks)} blocks "
+                f"of {folder} (missing e.g. {missing[0]!r}); run profile_onnx again to finish"
+            )
+        stats = {}
+        for it in blocks:
+            rec = {k: v for k, v in done[str(it["id"])].items() if k != "id"}
+            check_latency_stats(rec, f"{results}: result {it['id']!r}")
+            stats[it["key"]] = {**rec, "macs": it.get("macs")}
+        if header.get("backend") in BACKENDS:
+            params.setdefault("backend", header["backend"])
+        est = cls(space, table={}, calibration=calibration, **params)
+        table: dict[int, dict] = {int(r): {} for r in space.image_sizes}
+        for _, _, rs, blk in est._entries(space):
+            if blk is not None and blk.key in stats:
+                for r in rs:
+                    table[int(r)][blk.key] = stats[blk.key]
+        est.set_params(table=table)
+        X = y = None
+        if calibration is not None:
+            measured = [it for it in subnets if str(it["id"]) in done]
+            if len(measured) < 2:
+                raise ValueError(
+                    f"calibration = {calibration!r} needs measured subnets, but {results} has "
+                    f"{len(measured)} (export with n_subnets >= 2 and let profile_onnx finish)"
+                )
+            X = space.as_codes(np.asarray([it["codes"] for it in measured]))
+            y = np.array([float(done[str(it["id"])]["median"]) for it in measured])
+        est.fit(X, y)
+        est.settings_ = {
+            "source": "measurements",
+            **{k: v for k, v in header.items() if k != "machine"},
+            "batch_size": manifest.get("batch_size", 1),
+            "machine": header.get("machine", {}),
+            "folder": str(folder),
+        }
+        return est
 
     # ---------------------------------------------------------- OFA formats
     @classmethod

@@ -1,0 +1,138 @@
+"""Latency tables per backend: fit time, raw / linear / hybrid fidelity, interval coverage.
+
+For each backend (torch, onnxruntime, openvino when installed), on ``ofa_mbv3_w1.2``
+at 160-224, one thread, batch 1:
+
+1. ``LatencyTable(backend=...).fit()`` profiles every distinct block (timed).
+2. ``n_cal + n_test`` random subnets are measured end to end with ``measure(rounds=R)``:
+   R interleaved passes in shuffled order, the median per subnet.
+3. Repeat agreement, the physical limit: the medians of the first and of the last
+   R // 2 passes, compared within +-10%.
+4. Calibrations fitted on ``n_cal`` subnets, judged on the other ``n_test``:
+   within +-10%, MAPE, and the coverage of ``predict_interval(alpha=0.05)``.
+
+    python benchmarks/bench_lut_backends.py [--backends torch,onnxruntime] [--rounds 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, save  # noqa: E402
+
+from sklearn_ofa.efficiency import LatencyTable  # noqa: E402
+from sklearn_ofa.metrics import latency_report  # noqa: E402
+from sklearn_ofa.spaces import get_space  # noqa: E402
+
+
+def _passes(lut: LatencyTable, codes, rounds: int) -> np.ndarray:
+    """(rounds, n) single-pass medians; each pass in a new shuffled order."""
+    rng = np.random.default_rng(0)
+    out = np.empty((rounds, len(codes)))
+    for k in range(rounds):
+        order = rng.permutation(len(codes))
+        out[k, order] = lut.measure(codes[order])
+        print(f"  pass {k + 1}/{rounds} done", flush=True)
+    return out
+
+
+def run(backend: str, args) -> dict:
+    space = get_space("ofa_mbv3_w1.2", image_sizes=[160, 176, 192, 208, 224])
+    cache = RESULTS / f"lut_{backend}.jsonl"
+    t0 = time.perf_counter()
+    lut = LatencyTable(space, backend=backend, cache_path=cache).fit()
+    fit_s = time.perf_counter() - t0
+    print(f"{backend}: {lut.n_blocks_} blocks in {fit_s:.1f} s", flush=True)
+    codes = space.sample_codes(args.n_cal + args.n_test, random_state=args.seed)
+    passes = _passes(lut, codes, args.rounds)
+    half = args.rounds // 2
+    first, last = np.median(passes[:half], 0), np.median(passes[-half:], 0)
+    single = np.abs(passes[1] - passes[0]) / passes[0]
+    y = np.median(passes, 0)
+    cal, test = slice(0, args.n_cal), slice(args.n_cal, None)
+    out = {
+        "backend": backend,
+        "blocks": lut.n_blocks_,
+        "fit_s": fit_s,
+        "rounds": args.rounds,
+        "n_cal": args.n_cal,
+        "n_test": args.n_test,
+        "repeat_within_10pct_single_pass": float(np.mean(single <= 0.10)),
+        "repeat_within_10pct": float(np.mean(np.abs(last - first) / first <= 0.10)),
+        "repeat_mape_pct": float(np.mean(np.abs(last - first) / first) * 100),
+        "raw": latency_report(y[test], lut.predict_raw(codes[test])),
+    }
+    preds = {"raw": lut.predict_raw(codes[test])}
+    for name in ("linear", "hybrid"):
+        est = LatencyTable(space, backend=backend, table=lut, calibration=name)
+        est.fit(codes[cal], y[cal])
+        preds[name] = est.predict(codes[test])
+        lo, hi = est.predict_interval(codes[test], alpha=0.05).T
+        out[name] = {
+            **latency_report(y[test], preds[name]),
+            "interval_coverage_95": float(np.mean((lo <= y[test]) & (y[test] <= hi))),
+            "interval_median_rel_width": float(np.median((hi - lo) / preds[name])),
+        }
+        if name == "hybrid":
+            out[name]["chosen"] = est.calibrator_.chosen_
+            out[name]["cv_mape"] = est.calibrator_.cv_mape_
+    out["measured_ms"] = y[test].tolist()
+    out["pred_ms"] = {k: v.tolist() for k, v in preds.items()}
+    return out
+
+
+def figure(results: list[dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sklearn_ofa.plotting import LatencyParityDisplay
+
+    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 4), squeeze=False)
+    for ax, res in zip(axes[0], results):
+        LatencyParityDisplay.from_predictions(
+            res["measured_ms"],
+            res["pred_ms"]["hybrid"],
+            ax=ax,
+            title=f"{res['backend']}: hybrid, {res['n_test']} held-out subnets",
+        )
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--backends", default="torch,onnxruntime,openvino")
+    ap.add_argument("--n-cal", type=int, default=100)
+    ap.add_argument("--n-test", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--figure", default="docs/_static/lut_backends_parity.png")
+    args = ap.parse_args()
+    results = []
+    for backend in args.backends.split(","):
+        if backend != "torch":
+            try:
+                __import__(backend)
+            except ImportError:
+                print(f"{backend}: not installed, skipped")
+                continue
+        results.append(run(backend, args))
+        brief = {k: v for k, v in results[-1].items() if k not in ("measured_ms", "pred_ms")}
+        print(json.dumps(brief, indent=1), flush=True)
+    figure(results, args.figure)
+    save("lut_backends", {"results": results})
+
+
+if __name__ == "__main__":
+    main()
