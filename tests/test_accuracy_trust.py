@@ -4,6 +4,7 @@ finite predictions, bounded memory and version stamps of the accuracy estimators
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
 import subprocess
@@ -552,25 +553,37 @@ def test_skops_round_trip_keeps_working(fitted, tmp_path):
 
 # --------------------------------------------------------------------------- memory
 _RSS_SCRIPT = r"""
-import resource, numpy as np, torch
+import numpy as np, torch
 torch.set_num_threads(1)
 from sklearn_ofa import make_accuracy_pipeline
 from sklearn_ofa.spaces import get_space
+def mib(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
 space = get_space("ofa_mbv3_w1.2")
 train = space.sample_codes(300, random_state=0)
 pipe = make_accuracy_pipeline(space, max_epochs=2, random_state=0)
 pipe.fit(train, np.linspace(0.7, 0.8, 300))
 n = 1_000_000
 codes = space.sample_codes(n, random_state=1)
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # resets VmHWM: the peak below is the predict call's own
+before = mib("VmRSS:")
 pred = pipe.predict(codes)
+peak = mib("VmHWM:")
 assert pred.shape == (n,) and np.isfinite(pred).all()
 assert np.array_equal(pred[-1000:], pipe.predict(codes[-1000:]))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(pipe[0].transform(codes[:1]).shape[1], before, peak)
 """
 
 
 @pytest.mark.slow
-def test_predicting_a_million_archs_peaks_below_800_mib():
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc")
+def test_predicting_a_million_archs_adds_a_bounded_peak():
+    # The whole process peak depends on the machine (imports, allocator, page
+    # policy: 640 MiB here, 823 MiB on another runner); what predict itself adds
+    # must stay far below one unchunked float32 feature matrix.
     res = subprocess.run(
         [sys.executable, "-c", _RSS_SCRIPT],
         capture_output=True,
@@ -579,5 +592,6 @@ def test_predicting_a_million_archs_peaks_below_800_mib():
         timeout=600,
     )
     assert res.returncode == 0, res.stderr[-2000:]
-    peak_mib = float(res.stdout.split()[-1])
-    assert peak_mib < 800, f"peak RSS {peak_mib:.0f} MiB"
+    n_features, before, peak = map(float, res.stdout.split()[-3:])
+    unchunked = 1_000_000 * n_features * 4 / 2**20  # 553 MiB of features alone
+    assert peak - before < 0.4 * unchunked, f"predict added {peak - before:.0f} MiB"

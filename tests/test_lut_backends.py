@@ -246,7 +246,7 @@ def _structured_targets(table, codes, rng):
     """Latencies with what a block sum misses: per-block overhead and a fixed cost."""
     vals, idx, sums = table._gather(codes)
     n_blocks = (table.keys_[idx] != None).sum(1)  # noqa: E711
-    return 1.1 * sums + 0.04 * n_blocks + 0.3 + rng.normal(0, 0.01, len(codes))
+    return 1.1 * sums + 0.3 * n_blocks + 0.3 + rng.normal(0, 0.01, len(codes))
 
 
 def test_hybrid_learns_the_per_block_overhead_a_linear_correction_misses(tiny, torch_table):
@@ -262,7 +262,7 @@ def test_hybrid_learns_the_per_block_overhead_a_linear_correction_misses(tiny, t
         "ridge_log",
     }
     assert cal.chosen_ in {"ridge", "ridge_log"}
-    assert cal.cv_mape_[cal.chosen_] < 0.6 * cal.cv_mape_["linear"]
+    assert cal.cv_mape_[cal.chosen_] < 0.5 * cal.cv_mape_["linear"]
     test = tiny.sample_codes(200, random_state=2)
     y_test = _structured_targets(torch_table, test, rng)
     err = np.abs(hybrid.predict(test) - y_test) / y_test
