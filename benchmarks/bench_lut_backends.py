@@ -103,8 +103,9 @@ def figure(results: list[dict], path: str) -> None:
             res["measured_ms"],
             res["pred_ms"]["hybrid"],
             ax=ax,
-            title=f"{res['backend']}: hybrid, {res['n_test']} held-out subnets",
+            title=res["backend"],
         )
+    fig.suptitle(f"hybrid calibration, {results[0]['n_test']} held-out subnets per backend")
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -118,7 +119,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--figure", default="docs/_static/lut_backends_parity.png")
+    ap.add_argument(
+        "--replot", action="store_true", help="only redraw the figure from the results file"
+    )
     args = ap.parse_args()
+    if args.replot:
+        figure(json.loads((RESULTS / "lut_backends.json").read_text())["results"], args.figure)
+        return
     results = []
     for backend in args.backends.split(","):
         if backend != "torch":

@@ -619,32 +619,35 @@ def cmd_search(args: argparse.Namespace) -> int:
     finder = EvolutionFinder(
         acc,
         eff,
+        confidence=args.confidence,
         population_size=args.population,
         n_generations=args.generations,
         random_state=args.seed,
     )
     results = []
     for c in args.constraint:
-        res = finder.search(c)
-        results.append(
-            {
-                "constraint": c,
-                "accuracy": float(res.accuracy),
-                "efficiency": float(res.efficiency),
-                "generations": int(res.history.generation[-1]),
-                "population": int(args.population),
-                "arch": res.arch,
-            }
-        )
-    _print(
-        args,
-        results,
-        "\n".join(
-            f"<= {r['constraint']:g}: acc {r['accuracy']:.4f} eff {r['efficiency']:.3f} "
+        res = finder.search(c, verify=args.verify)
+        row = {
+            "constraint": c,
+            "accuracy": float(res.accuracy),
+            "efficiency": float(res.efficiency),
+            "generations": int(res.history.generation[-1]),
+            "population": int(args.population),
+            "arch": res.arch,
+        }
+        if args.verify:
+            row["measured_efficiency"] = float(res.measured_efficiency)
+            row["verified"] = int(args.verify)
+        results.append(row)
+
+    def line(r: dict) -> str:
+        measured = f" measured {r['measured_efficiency']:.3f}" if "measured_efficiency" in r else ""
+        return (
+            f"<= {r['constraint']:g}: acc {r['accuracy']:.4f} eff {r['efficiency']:.3f}{measured} "
             f"({r['generations']} generations) {json.dumps(r['arch'])}"
-            for r in results
-        ),
-    )
+        )
+
+    _print(args, results, "\n".join(line(r) for r in results))
     return 0
 
 
@@ -844,6 +847,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--efficiency", required=True, help="fitted LatencyTable or FLOPsModel (.skops)")
     s.add_argument(
         "--constraint", required=True, type=_float_list, help="one or more comma-separated limits"
+    )
+    s.add_argument(
+        "--confidence",
+        type=float,
+        help="judge the constraint on the upper end of the table's interval at this "
+        "confidence, e.g. 0.95 (needs a calibrated table; default: point prediction)",
+    )
+    s.add_argument(
+        "--verify",
+        type=int,
+        help="measure the K best archs end to end and return the best that meets the "
+        "constraint (needs a LatencyTable of this machine)",
     )
     s.add_argument("--population", type=int, default=100)
     s.add_argument("--generations", type=int, default=50)

@@ -46,6 +46,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn_ofa.accuracy.pipeline.AccuracyPipeline",
     "sklearn_ofa.accuracy.predictor.AccuracyPredictor",
     "sklearn_ofa.efficiency.flops_model.FLOPsModel",
+    "sklearn_ofa.efficiency.hybrid.HybridCalibration",
     "sklearn_ofa.efficiency.lut.LatencyTable",
     "sklearn_ofa.encoding.ArchEncoder",
     "sklearn_ofa.spaces.mobilenet.MobileNetSpace",

@@ -237,7 +237,7 @@ class LatencyParityDisplay(_ParityDisplay):
     >>> matplotlib.use("Agg")
     >>> disp = LatencyParityDisplay.from_predictions([10, 20, 30], [11, 19, 36])
     >>> disp.ax_.get_title()
-    'Latency table: MAPE 11.7%, 67% within ±10%'
+    'Latency table: MAPE 11.7%, 66.7% within ±10%'
     """
 
     _names = ("measured", "predicted")
@@ -271,7 +271,7 @@ class LatencyParityDisplay(_ParityDisplay):
         ax.set_ylabel(f"predicted latency ({self.unit})")
         ax.set_title(
             f"{self.title or 'Latency table'}: MAPE {self.mape_:.1f}%, "
-            f"{self.within_:.0%} within ±{band:.0%}"
+            f"{self.within_:.1%} within ±{band:.0%}"
         )
 
 
@@ -342,7 +342,7 @@ def plot_latency_parity(
     >>> matplotlib.use("Agg")
     >>> fig = plot_latency_parity([10, 20, 30], [11, 19, 36])
     >>> fig.axes[0].get_title()
-    'Latency table: MAPE 11.7%, 67% within ±10%'
+    'Latency table: MAPE 11.7%, 66.7% within ±10%'
     """
     return LatencyParityDisplay.from_predictions(
         measured, predicted, ax=ax, band=band, title=title, unit=unit

@@ -538,12 +538,20 @@ def test_trusted_types_cover_real_fitted_models(paths, ofa_reference):
         statistic="mean",
         image_sizes=sorted(note10.lut_),
     ).fit(codes, 1.1 * note10.predict(codes) + 0.5)
+    hybrid = LatencyTable(
+        "ofa_mbv3_w1.2",
+        table=note10.lut_,
+        calibration="hybrid",
+        statistic="mean",
+        image_sizes=sorted(note10.lut_),
+    ).fit(codes, 1.1 * note10.predict(codes) + 0.5)
     objects = [
         lut,
         pipe,
         flops,
         note10,
         calibrated,
+        hybrid,
         load_ofa_predictor(ofa_reference / "predictors" / "acc_predictor.pth", "ofa_mbv3_w1.2"),
         load_ofa_predictor(
             ofa_reference / "predictors" / "ofa_resnet50_acc_predictor.pth", "ofa_resnet50"
@@ -672,3 +680,21 @@ def test_a_failed_profiling_worker_is_one_line(tmp_path, capsys):
     ]
     assert_user_error(capsys, argv, "profiling worker failed", "cuda")
     assert not (tmp_path / "lut.skops").exists()
+
+
+def test_search_verify_measures_and_reports_side_by_side(paths, capsys):
+    lut, _, _, archs = paths["_objects"]
+    limit = 3.0 * float(np.median(lut.predict(archs)))  # generous: measured subnets fit
+    argv = ["search", "--accuracy", paths["acc"], "--efficiency", paths["lut"]]
+    argv += ["--constraint", f"{limit}", "--population", "10", "--generations", "2"]
+    assert main(argv + ["--verify", "2", "--json"]) == 0
+    (res,) = json.loads(capsys.readouterr().out)
+    assert res["verified"] == 2 and 0 < res["measured_efficiency"] <= limit
+    assert main(argv + ["--verify", "2"]) == 0
+    assert " measured " in capsys.readouterr().out
+    assert_user_error(
+        capsys,
+        ["search", "--accuracy", paths["acc"], "--efficiency", paths["flops"]]
+        + ["--constraint", "1e9", "--population", "10", "--generations", "1", "--verify", "2"],
+        "verify needs an efficiency predictor that measures",
+    )

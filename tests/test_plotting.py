@@ -44,7 +44,7 @@ def test_latency_parity_band_and_title():
     assert any(isinstance(c, PathCollection) for c in ax.collections), kinds
     assert len(ax.lines) == 1
     # relative errors .05, .05, .2, 0 -> MAPE 7.5 %, 3 of 4 inside the band
-    assert ax.get_title() == "Latency table: MAPE 7.5%, 75% within ±10%"
+    assert ax.get_title() == "Latency table: MAPE 7.5%, 75.0% within ±10%"
     with pytest.raises(ValueError, match="band = 2"):
         plot_latency_parity([1], [1], band=2)
     with pytest.raises(ValueError, match="same length"):

@@ -92,6 +92,27 @@ def _codes_for(src: SearchSpace, dst: SearchSpace, allowed: dict, role: str):
     return _ToSpace(translate, dst)
 
 
+def _has_intervals(est: Any, probe: Any) -> bool:
+    """Whether ``est.predict_interval`` works (warns and says False when it does not)."""
+    import warnings
+
+    method = getattr(est, "predict_interval", None)
+    why = f"{type(est).__name__} has no predict_interval"
+    if method is not None:
+        try:
+            method(probe, alpha=0.5)
+            return True
+        except ValueError as exc:
+            why = str(exc)
+    warnings.warn(
+        f"confidence is set but the efficiency predictor gives no interval ({why}); the "
+        "constraint is judged on its point prediction",
+        UserWarning,
+        stacklevel=4,
+    )
+    return False
+
+
 class _ToSpace:
     """Checked search codes -> ``dst``-tagged predictor codes (a class, so finders pickle)."""
 
@@ -144,6 +165,15 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
     constraint : float, optional
         Efficiency budget: every arch of the search has
         ``efficiency_predictor.predict <= constraint``. None searches without one.
+    confidence : float, optional
+        Judge the constraint on the upper end of the efficiency predictor's
+        ``predict_interval(X, alpha=1 - confidence)`` instead of its point
+        prediction (e.g. 0.95 with a calibrated
+        :class:`~sklearn_ofa.LatencyTable`), so that a returned arch meets the
+        budget with that confidence. A predictor without intervals (no
+        ``predict_interval``, or an uncalibrated table) is judged on its point
+        prediction, with a ``UserWarning`` saying so. The recorded efficiencies
+        are then these upper bounds.
     space : str or SearchSpace, optional
         Search space; default: the space the efficiency (else the accuracy)
         predictor was fitted on (its ``space_``). Codes are translated to
@@ -221,6 +251,7 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         "accuracy_predictor": [object],
         "efficiency_predictor": [object],
         "constraint": [Interval(numbers.Real, None, None, closed="neither"), None],
+        "confidence": [Interval(numbers.Real, 0, 1, closed="neither"), None],
         "space": [str, SearchSpace, None],
         "population_size": [Interval(numbers.Integral, 2, None, closed="left")],
         "parent_ratio": [Interval(numbers.Real, 0, 1, closed="right")],
@@ -241,6 +272,7 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         efficiency_predictor: Any,
         constraint: float | None = None,
         *,
+        confidence: float | None = None,
         space: Any = None,
         population_size: int = 100,
         parent_ratio: float = 0.25,
@@ -257,6 +289,7 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         self.accuracy_predictor = accuracy_predictor
         self.efficiency_predictor = efficiency_predictor
         self.constraint = constraint
+        self.confidence = confidence
         self.space = space
         self.population_size = population_size
         self.parent_ratio = parent_ratio
@@ -297,6 +330,9 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         )
         self._gene_prob = np.full(space.n_genes, float(self.mutate_prob))
         self._gene_prob[self._r_col] = rprob
+        self._interval = self.confidence is not None and _has_intervals(
+            self.efficiency_predictor, self._eff_codes(space.sample_codes(1, random_state=0))
+        )
         self._n_par = max(1, round(self.parent_ratio * self.population_size))
         self._n_mut = round(self.mutation_ratio * self.population_size)
 
@@ -354,7 +390,14 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         return np.concatenate([mut, cross])
 
     def _efficiency(self, codes: np.ndarray) -> np.ndarray:
-        eff = self.efficiency_predictor.predict(self._eff_codes(codes))
+        X = self._eff_codes(codes)
+        if getattr(self, "_interval", False):
+            bounds = np.asarray(
+                self.efficiency_predictor.predict_interval(X, alpha=1 - float(self.confidence))
+            )
+            eff = bounds[:, 1] if bounds.ndim == 2 and bounds.shape[1:] == (2,) else bounds
+        else:
+            eff = self.efficiency_predictor.predict(X)
         return self._checked(eff, codes, "efficiency_predictor")
 
     def _accuracy(self, codes: np.ndarray) -> np.ndarray:
@@ -488,7 +531,7 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         self._run()
         return self
 
-    def search(self, constraint: float | None = None) -> Bunch:
+    def search(self, constraint: float | None = None, *, verify: int | None = None) -> Bunch:
         """Run the search and return its result.
 
         Parameters
@@ -496,17 +539,90 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         constraint : float, optional
             Overrides the ``constraint`` parameter for this run (it is stored
             with ``set_params``).
+        verify : int, optional
+            Then measure the best ``verify`` archs end to end (:meth:`verify`)
+            and return the best one whose measured efficiency meets the constraint.
 
         Returns
         -------
         Bunch
             ``arch`` (dict), ``codes``, ``accuracy``, ``efficiency``,
-            ``constraint``, ``history`` and ``evaluated`` (see the attributes).
+            ``constraint``, ``history`` and ``evaluated`` (see the attributes);
+            with ``verify`` also ``measured_efficiency`` and ``verification``.
         """
         if constraint is not None:
             self.set_params(constraint=constraint)
         self.fit()
+        if verify is not None:
+            self.verify(verify)
         return self.result()
+
+    def verify(self, k: int = 5) -> Bunch:
+        """Measure the ``k`` best distinct archs of the last search; keep the best that fits.
+
+        The efficiency predictor's ``measure`` (e.g. :meth:`LatencyTable.measure
+        <sklearn_ofa.efficiency.LatencyTable.measure>`, same backend and settings
+        as its table) times each arch end to end. The result of the finder
+        becomes the most accurate arch whose *measured* efficiency is within the
+        constraint.
+
+        Parameters
+        ----------
+        k : int, default=5
+            Archs to measure, the most accurate first.
+
+        Returns
+        -------
+        Bunch
+            ``codes`` (k masked rows), ``accuracy``, ``predicted_efficiency``,
+            ``measured_efficiency``, ``feasible`` (measured within the
+            constraint) and ``chosen`` (index of the returned arch, or None).
+
+        Raises
+        ------
+        TypeError
+            The efficiency predictor cannot measure (it has no ``measure``).
+        ValueError
+            ``k`` is not an int >= 1, or none of the ``k`` archs meets the
+            constraint when measured (the finder keeps its unverified result).
+        """
+        check_is_fitted(self, "best_codes_")
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(f"verify = {k!r} is not allowed; allowed values: an int >= 1")
+        measure = getattr(self.efficiency_predictor, "measure", None)
+        if measure is None:
+            raise TypeError(
+                f"verify needs an efficiency predictor that measures archs (a LatencyTable); "
+                f"{type(self.efficiency_predictor).__name__} has no measure()"
+            )
+        ev = self.evaluated_
+        _, first = np.unique(_row_keys(ev["codes"]), return_index=True)
+        order = first[np.argsort(-ev["accuracy"][first], kind="stable")][: int(k)]
+        codes = ev["codes"][order]
+        measured = np.asarray(measure(self._eff_codes(codes)), dtype=np.float64).ravel()
+        limit = np.inf if self.constraint is None else float(self.constraint)
+        feasible = measured <= limit
+        chosen = int(np.argmax(feasible)) if feasible.any() else None
+        self.verification_ = Bunch(
+            codes=codes,
+            accuracy=ev["accuracy"][order],
+            predicted_efficiency=ev["efficiency"][order],
+            measured_efficiency=measured,
+            feasible=feasible,
+            chosen=chosen,
+        )
+        if chosen is None:
+            raise ValueError(
+                f"none of the {len(codes)} best archs meets constraint = {self.constraint!r} when "
+                f"measured (measured {measured.min():.4g} to {measured.max():.4g}, predicted "
+                f"{ev['efficiency'][order].min():.4g} to {ev['efficiency'][order].max():.4g}); "
+                "verify more archs, set confidence=, or recalibrate the table"
+            )
+        self.best_codes_ = codes[chosen].copy()
+        self.best_arch_ = self.space_.from_codes(codes[chosen : chosen + 1])[0]
+        self.best_accuracy_ = float(ev["accuracy"][order][chosen])
+        self.best_efficiency_ = float(ev["efficiency"][order][chosen])
+        return self.verification_
 
     def result(self) -> Bunch:
         """The result of the last search.
@@ -517,7 +633,15 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
             As returned by :meth:`search`.
         """
         check_is_fitted(self, "best_codes_")
+        extra = {}
+        ver = getattr(self, "verification_", None)
+        if ver is not None:
+            extra = {
+                "measured_efficiency": float(ver.measured_efficiency[ver.chosen]),
+                "verification": ver,
+            }
         return Bunch(
+            **extra,
             arch=self.best_arch_,
             codes=self.best_codes_,
             accuracy=self.best_accuracy_,
@@ -528,6 +652,7 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         )
 
     def _run(self) -> None:
+        self.__dict__.pop("verification_", None)
         self._setup()
         rng = np.random.default_rng(self.random_state)
         self._start_history()
