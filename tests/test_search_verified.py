@@ -62,9 +62,13 @@ def test_confidence_without_intervals_warns_and_uses_the_point_prediction(setup)
 
 def test_verify_measures_the_best_archs_and_returns_one_that_fits(setup):
     space, cal, acc, measured = setup
-    limit = float(np.percentile(measured, 75))
-    finder = _finder(acc, cal, limit)
-    res = finder.search(verify=4)
+    # Searched at the median, verified at 3x it: the best archs sit right at the search's
+    # constraint, and timing noise on a loaded runner reaches +40% at this size.
+    finder = _finder(acc, cal, float(np.median(measured))).fit()
+    limit = 3 * float(np.median(measured))
+    finder.set_params(constraint=limit)
+    finder.verify(4)
+    res = finder.result()
     ver = res.verification
     assert len(ver.codes) == 4 and (np.diff(ver.accuracy) <= 0).all()
     assert len({tuple(r) for r in ver.codes.tolist()}) == 4
