@@ -614,8 +614,18 @@ def cmd_dataset(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from .search import EvolutionFinder
 
+    if args.pareto:
+        if args.verify:
+            raise CLIError("--verify is not allowed with --pareto (it checks one constraint)")
+    elif args.constraint is None:
+        raise CLIError(
+            "the following arguments are required: --constraint (or --pareto for the whole "
+            "front) (see 'sklearn-ofa search --help')"
+        )
     acc = _load_model(args.accuracy, "accuracy", args, "--accuracy")
     eff = _load_model(args.efficiency, "latency", args, "--efficiency")
+    if args.pareto:
+        return _search_pareto(args, acc, eff)
     finder = EvolutionFinder(
         acc,
         eff,
@@ -648,6 +658,47 @@ def cmd_search(args: argparse.Namespace) -> int:
         )
 
     _print(args, results, "\n".join(line(r) for r in results))
+    return 0
+
+
+def _search_pareto(args: argparse.Namespace, acc: Any, eff: Any) -> int:
+    import numpy as np
+
+    from .search import ParetoFinder
+
+    pf = ParetoFinder(
+        acc,
+        eff,
+        confidence=args.confidence,
+        population_size=args.population,
+        n_generations=args.generations,
+        random_state=args.seed,
+    )
+    try:
+        pf.fit()
+    except ImportError as exc:  # pymoo missing: the user's install, not a bug
+        raise CLIError(str(exc)) from None
+    front = pf.front_
+    keep = np.ones(len(front.accuracy), dtype=bool)
+    if args.constraint is not None:  # a cap on the front
+        keep = front.efficiency <= max(args.constraint)
+    rows = [
+        {"accuracy": float(a), "efficiency": float(e), "arch": arch}
+        for a, e, arch, k in zip(front.accuracy, front.efficiency, front.arch, keep)
+        if k
+    ]
+    head = (
+        f"Pareto front: {len(rows)} archs ({pf.n_accuracy_predictions_} archs scored, "
+        f"{args.generations} generations of {args.population})"
+    )
+    text = "\n".join(
+        [head]
+        + [
+            f"acc {r['accuracy']:.4f} eff {r['efficiency']:.3f} {json.dumps(r['arch'])}"
+            for r in rows
+        ]
+    )
+    _print(args, rows, text)
     return 0
 
 
@@ -846,7 +897,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--accuracy", required=True, help="fitted accuracy pipeline (.skops)")
     s.add_argument("--efficiency", required=True, help="fitted LatencyTable or FLOPsModel (.skops)")
     s.add_argument(
-        "--constraint", required=True, type=_float_list, help="one or more comma-separated limits"
+        "--constraint",
+        type=_float_list,
+        help="one or more comma-separated limits (required without --pareto; with it, a cap "
+        "on the front)",
+    )
+    s.add_argument(
+        "--pareto",
+        action="store_true",
+        help="return the whole accuracy/efficiency front of one NSGA-II run (needs pymoo: "
+        "pip install 'sklearn-ofa[pareto]')",
     )
     s.add_argument(
         "--confidence",

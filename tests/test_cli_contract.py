@@ -682,6 +682,23 @@ def test_a_failed_profiling_worker_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "lut.skops").exists()
 
 
+def test_search_pareto_prints_the_front(paths, capsys):
+    pytest.importorskip("pymoo", reason="--pareto needs pymoo")
+    argv = ["search", "--accuracy", paths["acc"], "--efficiency", paths["lut"], "--pareto"]
+    argv += ["--population", "10", "--generations", "3"]
+    assert main(argv + ["--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    acc, eff = (np.array([r[k] for r in rows]) for k in ("accuracy", "efficiency"))
+    assert len(rows) >= 2 and (np.diff(eff) >= 0).all() and (np.diff(acc) >= 0).all()
+    cap = float(np.median(eff))
+    assert main(argv + ["--constraint", str(cap), "--json"]) == 0
+    capped = json.loads(capsys.readouterr().out)
+    assert capped == [r for r in rows if r["efficiency"] <= cap]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith(f"Pareto front: {len(rows)} archs")
+    assert_user_error(capsys, argv + ["--verify", "2"], "--verify is not allowed with --pareto")
+
+
 def test_search_verify_measures_and_reports_side_by_side(paths, capsys):
     lut, _, _, archs = paths["_objects"]
     limit = 3.0 * float(np.median(lut.predict(archs)))  # generous: measured subnets fit

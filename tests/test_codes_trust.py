@@ -38,6 +38,24 @@ def test_codes_carry_their_space_through_rows_and_pickle():
         assert made.space is FULL
 
 
+def test_checked_codes_skip_the_check_only_in_their_own_space():
+    from sklearn_ofa.spaces._codes import CheckedCodes
+
+    codes = np.asarray(FULL.sample_codes(4, random_state=0))
+    bad = codes.copy()
+    bad[0, 0] = 99  # out of range: a plain matrix or plain Codes is refused
+    with pytest.raises(ArchValueError, match=r"codes\[0, 0\].*out of range"):
+        FULL.check_codes(Codes(bad, FULL))
+    passed = FULL.check_codes(CheckedCodes(codes, FULL))
+    assert type(passed) is np.ndarray and np.shares_memory(passed, codes)
+    # the mark is the space's: another space (even an equal one) checks again
+    other = get_space("digits_mbv3", image_sizes=list(FULL.image_sizes))
+    assert other is not FULL
+    with pytest.raises(ArchValueError, match="out of range"):
+        other.check_codes(CheckedCodes(bad, FULL))
+    assert type(CheckedCodes(codes, FULL) + 0) is np.ndarray  # arithmetic drops the mark
+
+
 @pytest.mark.slow
 def test_latency_table_decodes_codes_of_another_space_by_value():
     lut = LatencyTable(SMALL, repeats=2, warmup=0, isolate=False).fit()

@@ -87,6 +87,10 @@ def test_module_structure_and_base_acc():
     assert model.base_acc_ == pytest.approx(y.mean())
     assert float(module.base_acc) == pytest.approx(y.mean(), abs=1e-6)
     assert module.layers[0].weight.dtype == torch.float32
+    # forward uses the layers' functional forms: the same numbers as the Sequential
+    xt = torch.from_numpy(X)
+    with torch.no_grad():
+        assert torch.equal(module(xt), module.layers(xt) + module.base_acc)
 
 
 def test_predict_is_1d_and_deterministic():

@@ -43,7 +43,9 @@ def _finder(acc, eff, constraint, **kw):
 
 def test_confidence_judges_the_constraint_on_the_interval_upper_bound(setup):
     space, cal, acc, measured = setup
-    limit = float(np.median(measured))
+    # at the 90th percentile: on a loaded runner the interval widens with the timing noise,
+    # and at the median few random archs had an upper bound under the limit
+    limit = float(np.quantile(measured, 0.9))
     finder = _finder(acc, cal, limit, confidence=0.9).fit()
     ev = finder.evaluated_
     upper = cal.predict_interval(ev.codes, alpha=0.1)[:, 1]

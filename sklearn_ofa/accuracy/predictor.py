@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 from skorch.exceptions import DeviceWarning as _SkorchDeviceWarning
 from torch import nn
+from torch.nn import functional as F
 
 from .._checks import check_finite_predictions, reject_non_numbers
 from .._constraints import StrictInterval as Interval
@@ -123,7 +124,12 @@ class AccuracyMLP(nn.Module):
         self.register_buffer("base_acc", torch.tensor([float(base_acc)]))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.layers(X) + self.base_acc
+        # the layers' functional forms: the same kernels as ``self.layers(X)`` without
+        # the per-module call overhead (the search calls this thousands of times)
+        layers = self.layers
+        for i in range(0, len(layers) - 1, 2):
+            X = torch.relu(F.linear(X, layers[i].weight, layers[i].bias))
+        return F.linear(X, layers[-1].weight) + self.base_acc
 
 
 class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
@@ -658,7 +664,8 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
     def _forward(module: nn.Module, X: np.ndarray, chunk: int = 8192) -> np.ndarray:
         # 8192 rows: one 400-wide hidden activation is 13 MB, so a large batch stays small
         device = module.base_acc.device
-        module.eval()
+        if module.training:  # eval() walks every submodule: skip it when already set
+            module.eval()
         out = np.empty(len(X), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(X), chunk):

@@ -29,6 +29,7 @@ from .._constraints import StrictInterval as Interval
 from .._versioning import VersionStampMixin
 from ..exceptions import SpaceMismatchError
 from ..spaces import CODE_DTYPE, Codes, SearchSpace, get_space
+from ..spaces._codes import CheckedCodes
 
 __all__ = ["TRUSTED_IMAGE_SIZES", "EvolutionFinder"]
 
@@ -113,6 +114,31 @@ def _has_intervals(est: Any, probe: Any) -> bool:
     return False
 
 
+def _steps_predict(est: Any):
+    """``est.predict``, or for a Pipeline its steps called directly.
+
+    ``Pipeline.predict`` re-checks every step is fitted on each call: a tenth of
+    a millisecond that thousands of calls of one search repeat. The search has
+    checked the predictors once (:func:`_check_predictor`); each step's own
+    ``transform``/``predict`` still validates its input. With metadata routing
+    enabled the Pipeline's own ``predict`` is used.
+    """
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils.metadata_routing import _routing_enabled
+
+    if not isinstance(est, Pipeline) or _routing_enabled():
+        return est.predict
+    transforms = [step for _, _, step in est._iter(with_final=False)]
+    final = est.steps[-1][1].predict
+
+    def predict(X: Any) -> Any:
+        for step in transforms:
+            X = step.transform(X)
+        return final(X)
+
+    return predict
+
+
 class _ToSpace:
     """Checked search codes -> ``dst``-tagged predictor codes (a class, so finders pickle)."""
 
@@ -121,7 +147,7 @@ class _ToSpace:
         self.dst = dst
 
     def __call__(self, codes: np.ndarray) -> Codes:
-        return Codes(self.translate(codes, checked=True), self.dst)
+        return CheckedCodes(self.translate(codes, checked=True), self.dst)
 
 
 class _Population(NamedTuple):
@@ -333,6 +359,8 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         self._interval = self.confidence is not None and _has_intervals(
             self.efficiency_predictor, self._eff_codes(space.sample_codes(1, random_state=0))
         )
+        self._predict_acc = _steps_predict(self.accuracy_predictor)
+        self._predict_eff = _steps_predict(self.efficiency_predictor)
         self._n_par = max(1, round(self.parent_ratio * self.population_size))
         self._n_mut = round(self.mutation_ratio * self.population_size)
 
@@ -397,11 +425,11 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
             )
             eff = bounds[:, 1] if bounds.ndim == 2 and bounds.shape[1:] == (2,) else bounds
         else:
-            eff = self.efficiency_predictor.predict(X)
+            eff = self._predict_eff(X)
         return self._checked(eff, codes, "efficiency_predictor")
 
     def _accuracy(self, codes: np.ndarray) -> np.ndarray:
-        acc = self.accuracy_predictor.predict(self._acc_codes(codes))
+        acc = self._predict_acc(self._acc_codes(codes))
         return self._checked(acc, codes, "accuracy_predictor")
 
     def _checked(self, raw: Any, codes: np.ndarray, role: str) -> np.ndarray:
@@ -464,10 +492,13 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         index in ``rows`` (row-major). Each round predicts the efficiency of all
         candidates in one call and keeps the first feasible candidate of each row.
         Candidates whose row key (:func:`_row_keys`) is in the set ``forbid``
-        (the parents) count as rejected.
+        (the parents) count as rejected. Returns the drawn population (without
+        accuracy), the rows still pending after ``max_rounds`` and the number of
+        candidates whose efficiency was predicted.
         """
         G = self.space_.n_genes
         full = np.empty((n, G), dtype=CODE_DTYPE)
+        masked_out = np.empty((n, G), dtype=CODE_DTYPE)
         eff = np.empty(n, dtype=np.float64)
         pending = np.arange(n)
         limit = np.inf if self.constraint is None else float(self.constraint)
@@ -495,6 +526,7 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
             found = ok.any(1)
             pick = np.arange(len(pending)) * k + ok.argmax(1)
             full[pending[found]] = cand[pick[found]]
+            masked_out[pending[found]] = masked[pick[found]]
             eff[pending[found]] = cand_eff[pick[found]]
             pending = pending[~found]
             if not len(pending):
@@ -506,7 +538,7 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
                 f"{len(pending)} of {n} random archs still exceed it (smallest efficiency seen: "
                 f"{cand_eff.min():.4g}); allowed: a larger constraint or max_rounds"
             )
-        return full, eff, pending, n_candidates
+        return _Population(full, masked_out, None, eff), pending, n_candidates
 
     # ----------------------------------------------------------------- search
     @_fit_context(prefer_skip_nested_validation=True)
@@ -666,7 +698,7 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
                     bar.set_postfix(acc=f"{pop.acc.max():.4f}")
             self._finish(pop)
         finally:  # the run's scratch state, also after an error
-            for name in ("_memo", "_ev", "_hist"):
+            for name in ("_memo", "_ev", "_hist", "_predict_acc", "_predict_eff"):
                 self.__dict__.pop(name, None)
             if bar is not None:
                 bar.close()
@@ -674,10 +706,10 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
     def _initial_population(self, rng: np.random.Generator) -> _Population:
         """Generation 0: ``population_size`` random archs under the constraint."""
         t0 = time.perf_counter()
-        full, eff, _, n_cand = self._draw_feasible(
+        drawn, _, n_cand = self._draw_feasible(
             self.population_size, self._random_candidates, rng, initial=True
         )
-        masked = self._mask(full)
+        full, masked, _, eff = drawn
         acc = self._accuracy(masked)
         self._memo = dict(zip(_row_keys(masked).tolist(), acc.tolist()))
         pop = _Population(full, masked, acc, eff)
@@ -694,13 +726,12 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
             return self._breed(par.full, ia, ib, rows, k, r)
 
         forbid = set(_row_keys(par.masked).tolist()) if self.redraw_copies else None
-        full, eff, stuck, n_cand = self._draw_feasible(
-            self.population_size, make, rng, False, forbid
-        )
+        drawn, stuck, n_cand = self._draw_feasible(self.population_size, make, rng, False, forbid)
+        full, masked, _, eff = drawn
         if len(stuck):  # keep the (feasible) first parent after max_rounds
             full[stuck], eff[stuck] = par.full[ia[stuck]], par.eff[ia[stuck]]
+            masked[stuck] = par.masked[ia[stuck]]
             self.n_fallback_ += len(stuck)
-        masked = self._mask(full)
         kids = _Population(full, masked, self._accuracy_new(masked), eff)
         pop = par.concat(kids)
         self._log_generation(g, kids, pop, par.acc.mean(), n_cand, t0)

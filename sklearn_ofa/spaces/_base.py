@@ -21,7 +21,7 @@ import numpy as np
 from .._checks import check_int, check_real, is_int, is_real
 from ..exceptions import ArchTypeError, ArchValueError, NetConfigError
 from ._blocks import Block
-from ._codes import Codes, CodeTranslator
+from ._codes import CheckedCodes, Codes, CodeTranslator
 
 __all__ = ["Gene", "Unit", "SearchSpace", "CODE_DTYPE", "Codes"]
 
@@ -879,6 +879,8 @@ class SearchSpace(abc.ABC):
         SpaceMismatchError
             :class:`Codes` of a space this one cannot decode exactly.
         """
+        if type(codes) is CheckedCodes and codes.space is self:
+            return codes.view(np.ndarray)
         source = getattr(codes, "space", None)
         if source is not None and source is not self and isinstance(codes, Codes):
             if source != self:
@@ -1151,8 +1153,7 @@ class SearchSpace(abc.ABC):
         True
         """
         rng = np.random.default_rng(random_state)
-        take_b = rng.integers(0, 2, size=np.shape(full_a), dtype=np.uint8) == 1
-        return np.where(take_b, full_b, full_a)
+        return np.where(rng.integers(0, 2, size=np.shape(full_a), dtype=bool), full_b, full_a)
 
     def mutate_codes(
         self, codes: Any, mutate_prob: float = 0.1, random_state: Any = None

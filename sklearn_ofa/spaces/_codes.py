@@ -68,6 +68,16 @@ class Codes(np.ndarray):
         return f"Codes({np.asarray(self)!r}, space={name!r})"
 
 
+class CheckedCodes(Codes):
+    """Codes their maker has already checked against ``space`` (private to the package).
+
+    :meth:`SearchSpace.check_codes` passes them through without a second check.
+    The search makes them from the space's own operators, so each of its
+    millions of predictor calls skips a validation that cannot fail. Any
+    arithmetic or ``np.asarray`` drops the mark, as it drops the :class:`Codes` tag.
+    """
+
+
 class CodeTranslator:
     """Vectorised, exact code conversion from space ``src`` to space ``dst``.
 
