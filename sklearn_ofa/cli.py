@@ -48,8 +48,29 @@ class CLIError(Exception):
     """A user mistake: printed as one line, exit code 2."""
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Help that shows each option's default (unless None/False or the text already says)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            default is None
+            or default is False
+            or default == argparse.SUPPRESS
+            or "default" in text
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors follow the one-line contract (no usage block)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # type: ignore[override]
         raise CLIError(f"{message} (see '{self.prog} --help')")
@@ -759,8 +780,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="report folder (written whole; a previous report there is replaced)",
     )
     d.add_argument("--quick", action="store_true", help="smaller settings (for tests)")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--quiet", action="store_true")
+    d.add_argument("--seed", type=int, default=0, help="random seed of the whole demo")
+    d.add_argument("--quiet", action="store_true", help="no progress on stderr")
     d.set_defaults(func=cmd_demo)
 
     i = common(sub.add_parser("info", help="params, MACs and CPU latency of an arch or net.config"))
@@ -768,12 +789,20 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument(
         "--net-config", help="OFA net.config file, or a folder with net.config and run.config"
     )
-    i.add_argument("--space", default="ofa_mbv3_w1.2")
-    i.add_argument("--image-size", type=int)
-    i.add_argument("--threads", type=int, default=1)
-    i.add_argument("--warmup", type=int, default=5)
-    i.add_argument("--repeats", type=int, default=20)
-    i.add_argument("--no-latency", action="store_true")
+    i.add_argument(
+        "--space",
+        default="ofa_mbv3_w1.2",
+        help="search space name (sklearn_ofa.spaces.list_spaces())",
+    )
+    i.add_argument(
+        "--image-size",
+        type=int,
+        help="input size for a net.config (default: its run.config's, else 224)",
+    )
+    i.add_argument("--threads", type=int, default=1, help="torch CPU threads while timing")
+    i.add_argument("--warmup", type=int, default=5, help="untimed runs before timing")
+    i.add_argument("--repeats", type=int, default=20, help="timed runs (the median is reported)")
+    i.add_argument("--no-latency", action="store_true", help="skip the CPU timing")
     i.set_defaults(func=cmd_info)
 
     lut = sub.add_parser("lut", help="latency lookup tables")
@@ -782,7 +811,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lut = lut.add_subparsers(dest="action", required=True, parser_class=_Parser)
     b = common(lut.add_parser("build", help="profile a space on this machine"))
-    b.add_argument("--space", default="ofa_mbv3_w1.2")
+    b.add_argument(
+        "--space",
+        default="ofa_mbv3_w1.2",
+        help="search space name (sklearn_ofa.spaces.list_spaces())",
+    )
     b.add_argument(
         "--image-sizes", type=_int_list, help="comma-separated, e.g. 160,176,192,208,224"
     )
@@ -792,16 +825,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["torch", "onnxruntime", "openvino"],
         help="what runs the blocks (default: torch)",
     )
-    b.add_argument("--device", default="cpu")
-    b.add_argument("--threads", type=int, default=1)
-    b.add_argument("--warmup", type=int, default=5)
-    b.add_argument("--repeats", type=int, default=20)
+    b.add_argument("--device", default="cpu", help="torch device to profile on (cpu or cuda)")
+    b.add_argument("--threads", type=int, default=1, help="CPU threads of the profiling worker")
+    b.add_argument("--warmup", type=int, default=5, help="untimed runs per block")
+    b.add_argument(
+        "--repeats", type=int, default=20, help="timed runs per block (the median is kept)"
+    )
     b.add_argument("--cache", help="journal file (default: OUT.jsonl); a rerun resumes from it")
     b.add_argument(
         "--out", required=True, help="fitted table (.skops; a .joblib/.pkl name writes a pickle)"
     )
     b.add_argument("--yaml", help="also write OFA YAML files into this folder")
-    b.add_argument("--quiet", action="store_true")
+    b.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     b.set_defaults(func=cmd_lut_build)
     lp = trust(common(lut.add_parser("predict", help="latency of archs")))
     lp.add_argument("--table", required=True, help="fitted LatencyTable or FLOPsModel (.skops)")
@@ -810,7 +845,11 @@ def build_parser() -> argparse.ArgumentParser:
     lc = trust(common(lut.add_parser("convert", help="OFA YAML <-> fitted table")))
     lc.add_argument("--from-yaml", help="folder or file of OFA YAML tables")
     lc.add_argument("--table", help="fitted table (.skops) to write as an OFA YAML folder")
-    lc.add_argument("--space", default="ofa_mbv3_w1.2")
+    lc.add_argument(
+        "--space",
+        default="ofa_mbv3_w1.2",
+        help="search space name (sklearn_ofa.spaces.list_spaces())",
+    )
     lc.add_argument(
         "--out",
         required=True,
@@ -818,7 +857,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lc.set_defaults(func=cmd_lut_convert)
     le = common(lut.add_parser("export", help="blocks and subnets as ONNX, for another device"))
-    le.add_argument("--space", default="ofa_mbv3_w1.2")
+    le.add_argument(
+        "--space",
+        default="ofa_mbv3_w1.2",
+        help="search space name (sklearn_ofa.spaces.list_spaces())",
+    )
     le.add_argument(
         "--image-sizes", type=_int_list, help="comma-separated, e.g. 160,176,192,208,224"
     )
@@ -828,7 +871,7 @@ def build_parser() -> argparse.ArgumentParser:
     le.add_argument("--seed", type=int, default=0, help="seed of the subnet sample (default: 0)")
     le.add_argument("--batch-size", type=int, default=1, help="default: 1")
     le.add_argument("--out", required=True, help="export folder (a rerun finishes it)")
-    le.add_argument("--quiet", action="store_true")
+    le.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     le.set_defaults(func=cmd_lut_export)
     li = common(lut.add_parser("import", help="a fitted table from profile_onnx results"))
     li.add_argument("--folder", required=True, help="the export folder")
@@ -856,7 +899,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--data", default="digits", help="'digits' (bundled) or an OFA dataset folder"
         )
         a.add_argument("--space", default="ofa_mbv3_w1.2", help="space of an OFA dataset folder")
-        a.add_argument("--seed", type=int, default=0)
+        a.add_argument("--seed", type=int, default=0, help="random seed of the training")
         if name == "fit":
             a.add_argument(
                 "--out",
@@ -864,7 +907,7 @@ def build_parser() -> argparse.ArgumentParser:
                 help="fitted pipeline (.skops; a .joblib/.pkl name writes a pickle)",
             )
         else:
-            a.add_argument("--folds", type=int, default=5)
+            a.add_argument("--folds", type=int, default=5, help="cross-validation folds (shuffled)")
         a.set_defaults(func=func)
     ap = trust(common(acc.add_parser("predict", help="predict archs with a fitted pipeline")))
     ap.add_argument("--model", required=True, help="fitted accuracy pipeline (.skops)")
@@ -878,7 +921,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="build: evaluate missing archs (resumes); merge: fold a src/ folder in",
     )
     ds.add_argument("folder")
-    ds.add_argument("--space", default="ofa_mbv3_w1.2")
+    ds.add_argument(
+        "--space",
+        default="ofa_mbv3_w1.2",
+        help="search space name (sklearn_ofa.spaces.list_spaces())",
+    )
     ds.add_argument(
         "--evaluator",
         help="build: module:attribute of a callable arch -> top-1 "
@@ -888,9 +935,9 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument(
         "--image-sizes", type=_int_list, help="build: comma-separated sizes per arch (default: all)"
     )
-    ds.add_argument("--n-jobs", type=int, default=1)
+    ds.add_argument("--n-jobs", type=int, default=1, help="parallel evaluator processes")
     ds.add_argument("--batch-size", type=int, default=1, help="build: archs per task")
-    ds.add_argument("--seed", type=int, default=0)
+    ds.add_argument("--seed", type=int, default=0, help="random seed of the arch sample")
     ds.set_defaults(func=cmd_dataset)
 
     s = trust(common(sub.add_parser("search", help="evolutionary search with fitted predictors")))
@@ -920,9 +967,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure the K best archs end to end and return the best that meets the "
         "constraint (needs a LatencyTable of this machine)",
     )
-    s.add_argument("--population", type=int, default=100)
-    s.add_argument("--generations", type=int, default=50)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--population", type=int, default=100, help="archs per generation")
+    s.add_argument(
+        "--generations",
+        type=int,
+        default=500,
+        help="generations after the random population (as the library and OFA)",
+    )
+    s.add_argument("--seed", type=int, default=0, help="random seed of the search")
     s.set_defaults(func=cmd_search)
     return p
 

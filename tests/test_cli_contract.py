@@ -715,3 +715,45 @@ def test_search_verify_measures_and_reports_side_by_side(paths, capsys):
         + ["--constraint", "1e9", "--population", "10", "--generations", "1", "--verify", "2"],
         "verify needs an efficiency predictor that measures",
     )
+
+
+def test_every_option_has_help_and_the_search_defaults_are_the_librarys():
+    import argparse
+    import inspect
+
+    from sklearn_ofa.cli import build_parser
+    from sklearn_ofa.efficiency import LatencyTable
+    from sklearn_ofa.search import EvolutionFinder
+
+    def parsers(parser, name):
+        yield name, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    yield from parsers(sub, f"{name} {sub_name}")
+
+    missing, shown = [], 0
+    for name, parser in parsers(build_parser(), "sklearn-ofa"):
+        text = parser.format_help()
+        for action in parser._actions:
+            if action.option_strings and action.dest != "help" and not action.help:
+                missing.append(f"{name} {action.option_strings[0]}")
+            if action.option_strings and isinstance(action.default, int) and action.default > 1:
+                assert "default" in (
+                    action.help or ""
+                ) or f"(default: {action.default})" in " ".join(text.split()), (
+                    name,
+                    action.option_strings,
+                )
+                shown += 1
+    assert not missing, missing
+    assert shown > 5
+    lib = inspect.signature(EvolutionFinder).parameters
+    table = inspect.signature(LatencyTable).parameters
+    defaults = {a.dest: a.default for _, p in parsers(build_parser(), "") for a in p._actions}
+    search = dict(parsers(build_parser(), "sklearn-ofa"))["sklearn-ofa search"]
+    sd = {a.dest: a.default for a in search._actions}
+    assert sd["generations"] == lib["n_generations"].default
+    assert sd["population"] == lib["population_size"].default
+    assert defaults["warmup"] == table["warmup"].default
+    assert defaults["repeats"] == table["repeats"].default
