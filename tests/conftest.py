@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -61,3 +62,27 @@ def subprocess_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+# ------------------------------------------------------------- search predictors
+@pytest.fixture(scope="module")
+def flops():
+    """The analytic FLOPs model of ofa_mbv3_w1.2 (the searches' efficiency predictor)."""
+    from sklearn_ofa import FLOPsModel
+
+    return FLOPsModel("ofa_mbv3_w1.2").fit()
+
+
+@pytest.fixture(scope="module")
+def ridge(flops):
+    """A fitted accuracy regressor on codes: log-MACs plus a fixed random effect per gene value."""
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    space = flops.space_
+    X = space.sample_codes(600, random_state=1)
+    effect = np.random.default_rng(7).normal(0, 0.01, size=(space.n_genes, 32))
+    y = 0.05 * np.log(flops.predict(X)) + effect[np.arange(space.n_genes), np.maximum(X, 0)].sum(1)
+    model = make_pipeline(OneHotEncoder(handle_unknown="ignore"), Ridge(alpha=1.0))
+    return model.fit(X, y)

@@ -13,28 +13,10 @@ import itertools
 import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder
 
 from sklearn_ofa import FLOPsModel
 from sklearn_ofa.search import EvolutionFinder, pareto_front, pareto_mask, pareto_sweep
 from sklearn_ofa.spaces import get_space
-
-
-@pytest.fixture(scope="module")
-def flops():
-    return FLOPsModel("ofa_mbv3_w1.2").fit()
-
-
-@pytest.fixture(scope="module")
-def ridge(flops):
-    """A fitted accuracy regressor on codes: log-MACs plus a fixed random effect per gene value."""
-    space = flops.space_
-    X = space.sample_codes(600, random_state=1)
-    effect = np.random.default_rng(7).normal(0, 0.01, size=(space.n_genes, 32))
-    y = 0.05 * np.log(flops.predict(X)) + effect[np.arange(space.n_genes), np.maximum(X, 0)].sum(1)
-    model = make_pipeline(OneHotEncoder(handle_unknown="ignore"), Ridge(alpha=1.0))
-    return model.fit(X, y)
 
 
 def _finder(ridge, flops, **kw):

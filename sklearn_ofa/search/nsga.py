@@ -267,17 +267,13 @@ class ParetoFinder(VersionStampMixin, BaseEstimator):
             eliminate_duplicates=ops.duplicates,
         )
         t0 = time.perf_counter()
-        try:
-            pm.minimize(
-                ops.problem,
-                algorithm,
-                ("n_gen", int(self.n_generations)),
-                seed=self._seed(),
-                verbose=bool(self.verbose),
-            )
-        finally:
-            for name in ("_predict_acc", "_predict_eff"):
-                search.__dict__.pop(name, None)
+        pm.minimize(
+            ops.problem,
+            algorithm,
+            ("n_gen", int(self.n_generations)),
+            seed=self._seed(),
+            verbose=bool(self.verbose),
+        )
         self.seconds_ = time.perf_counter() - t0
         self.space_ = search.space_
         ev = Bunch(
