@@ -14,6 +14,11 @@ REPO = Path(__file__).resolve().parents[1]
 OFA_REFERENCE = Path(
     os.environ.get("SKLEARN_OFA_REFERENCE", REPO.parent / "shared" / "ofa_reference")
 )
+REAL_DATA = Path(
+    os.environ.get(
+        "SKLEARN_OFA_REAL_DATA", REPO.parent / "shared" / "real_data" / "dynast_ofa_mbv3_w1.0"
+    )
+)
 
 # Keep test timings and results reproducible on the 2-core CI machine.
 torch.set_num_threads(1)
@@ -28,6 +33,17 @@ def ofa_reference() -> Path:
             "(set SKLEARN_OFA_REFERENCE or place shared/ beside the repository)"
         )
     return OFA_REFERENCE
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """Path of ``../shared/real_data/dynast_ofa_mbv3_w1.0`` (the DyNAS-T CSVs); skip when absent."""
+    if not REAL_DATA.is_dir():
+        pytest.skip(
+            f"real OFA subnet data not found at {REAL_DATA} "
+            "(set SKLEARN_OFA_REAL_DATA or place shared/ beside the repository)"
+        )
+    return REAL_DATA
 
 
 @pytest.fixture(scope="session")

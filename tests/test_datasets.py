@@ -194,3 +194,80 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path):
     b = torch.load(ckpt, weights_only=False)["model"]
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+# ------------------------------------------------------------- ofa_mbv3_imagenet
+@pytest.fixture(scope="module")
+def imagenet():
+    from sklearn_ofa.datasets import load_ofa_mbv3_imagenet
+
+    return load_ofa_mbv3_imagenet()
+
+
+def _dynast_rows(real_data: Path) -> list[tuple[dict, float, int, int]]:
+    """The original DyNAS-T records, parsed independently of the package."""
+    import ast
+
+    out = []
+    for name in ("mbnv3w10_evonsga2_acc_macs.csv", "mbnv3w10_linasga_acc.csv"):
+        with (real_data / name).open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                sub = ast.literal_eval(row["Sub-network"])
+                arch = {"ks": sub["ks"], "e": sub["e"], "d": sub["d"], "image_size": sub["r"][0]}
+                out.append(
+                    (
+                        arch,
+                        float(row["Top-1 Acc (%)"]),
+                        int(row["MACs"]),
+                        int(row["Model Parameters"]),
+                    )
+                )
+    return out
+
+
+def test_imagenet_records_equal_the_dynast_measurements(imagenet, real_data):
+    rows = _dynast_rows(real_data)
+    assert len(imagenet.data) == len(rows) == 901
+    assert [a for a, *_ in rows] == imagenet.data
+    np.testing.assert_allclose(imagenet.target * 100, [r[1] for r in rows], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(imagenet.macs, [r[2] for r in rows])
+    np.testing.assert_array_equal(imagenet.params, [r[3] for r in rows])
+    assert list(imagenet.source).count("nsga2") == 540
+
+
+def test_imagenet_macs_and_params_equal_the_package_counts(imagenet):
+    from sklearn_ofa.efficiency import FLOPsModel
+    from sklearn_ofa.efficiency.flops import count_parameters
+    from sklearn_ofa.nets import build_subnet
+
+    space = imagenet.space
+    macs = FLOPsModel(space).fit().predict_macs(imagenet.data)
+    np.testing.assert_array_equal(macs, imagenet.macs)
+    for i in np.random.default_rng(0).choice(len(imagenet.data), 25, replace=False):
+        assert count_parameters(build_subnet(space, imagenet.data[i])) == imagenet.params[i]
+
+
+def test_imagenet_bunch_frame_and_attribution(imagenet):
+    from sklearn_ofa.datasets import load_ofa_mbv3_imagenet
+
+    assert imagenet.space.name == "ofa_mbv3_w1.0"
+    assert "Apache" in imagenet.DESCR and "Intel Corporation" in imagenet.DESCR
+    assert "Intel Corporation" in imagenet.attribution
+    assert imagenet.space.to_codes(imagenet.data).shape == (901, imagenet.space.n_genes)
+    X, y = load_ofa_mbv3_imagenet(return_X_y=True)
+    assert X == imagenet.data and np.array_equal(y, imagenet.target)
+    frame = load_ofa_mbv3_imagenet(as_frame=True).frame
+    assert list(frame.columns) == ["ks", "e", "d", "image_size", "top1", "macs", "params", "source"]
+    np.testing.assert_array_equal(frame["macs"].to_numpy(), imagenet.macs)
+
+
+def test_imagenet_generator_rebuilds_the_shipped_files(real_data, tmp_path):
+    script = REPO / "scripts" / "make_ofa_mbv3_imagenet.py"
+    subprocess.run(
+        [sys.executable, str(script), "--src", str(real_data), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    for rel in ("data/ofa_mbv3_imagenet.csv", "descr/ofa_mbv3_imagenet.rst"):
+        shipped = REPO / "sklearn_ofa" / "datasets" / rel
+        assert (tmp_path / rel).read_bytes() == shipped.read_bytes(), rel

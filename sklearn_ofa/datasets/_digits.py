@@ -2,52 +2,22 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from importlib import resources
 from typing import Any
 
-import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import validate_params
 
 from ..spaces import get_space
+from ._csv import ARCH_COLUMNS as _FEATURES
+from ._csv import read_arch_csv
 
 __all__ = ["load_digits_subnets"]
 
-_FEATURES = ["ks", "e", "d", "image_size"]
 _CSV = "digits_subnets.csv"
 _META = "digits_subnets_meta.json"
 _DESCR = "digits_subnets.rst"
-
-
-def _read_rows() -> tuple[list[dict], np.ndarray]:
-    path = resources.files(__package__) / "data" / _CSV
-    archs, top1 = [], []
-    with path.open("r", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        if header != _FEATURES + ["top1"]:
-            raise ValueError(f"{_CSV}: unexpected header {header}")
-        for ks, e, d, r, acc in reader:
-            archs.append(
-                {
-                    "ks": [int(v) for v in ks.split("-")],
-                    "e": [int(v) for v in e.split("-")],
-                    "d": [int(v) for v in d.split("-")],
-                    "image_size": int(r),
-                }
-            )
-            top1.append(float(acc))
-    target = np.asarray(top1, dtype=np.float64)
-    bad = ~(np.isfinite(target) & (target >= 0.0) & (target <= 1.0))
-    if bad.any():  # the bundled file is corrupt: never hand out a wrong target
-        r = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{_CSV}, data row {r + 1}: top1 = {target[r]!r} is not a fraction in [0, 1]; "
-            "the bundled file is corrupt, reinstall the package"
-        )
-    return archs, target
 
 
 @validate_params(
@@ -100,7 +70,8 @@ def load_digits_subnets(*, return_X_y: bool = False, as_frame: bool = False) -> 
     >>> bool(0.0 < y.min() < y.max() <= 1.0)
     True
     """
-    archs, top1 = _read_rows()
+    archs, cols = read_arch_csv(_CSV, {"top1": float})
+    top1 = cols["top1"]
     base = resources.files(__package__)
     descr = (base / "descr" / _DESCR).read_text(encoding="utf-8")
     meta = json.loads((base / "data" / _META).read_text(encoding="utf-8"))
