@@ -144,6 +144,8 @@ class SupernetEvaluator:
     """Top-1 (percent) of subnets of a weight-sharing supernet, BatchNorm recalibrated.
 
     For each arch: activate it (``set_active_subnet(**setting)``, OFA's API:
+    ``ks, e, d`` for MobileNets, ``d, e, w`` for ResNets; or extract it with
+    ``supernet.subnet(arch)`` from an OFA checkpoint), re-estimate the
     ``ks, e, d`` for MobileNets, ``d, e, w`` for ResNets), re-estimate the
     BatchNorm statistics on calibration batches (:func:`set_running_statistics`),
     then count correct top-1 predictions on ``data_loader`` at the arch's image
@@ -157,8 +159,14 @@ class SupernetEvaluator:
 
     Parameters
     ----------
-    supernet : torch.nn.Module
-        Exposes ``set_active_subnet(**setting)``.
+    supernet : torch.nn.Module or OFASupernet
+        A weight-sharing module exposing ``set_active_subnet(**setting)`` (e.g.
+        :class:`~sklearn_ofa.nets.ElasticMobileNetV3`), or an
+        :class:`~sklearn_ofa.nets.OFASupernet` from
+        :func:`~sklearn_ofa.nets.load_ofa_supernet`: then every arch is evaluated
+        on its exact static subnet (:meth:`~sklearn_ofa.nets.OFASupernet.subnet`,
+        OFA's kernel transformations included), recalibrated on its own, and the
+        checkpoint's weights are never touched.
     data_loader : iterable of (images, labels)
         Re-iterable evaluation batches (e.g. a ``torch.utils.data.DataLoader``).
     calibration_loader : iterable of (images, labels) or None, default=None
@@ -309,9 +317,12 @@ class SupernetEvaluator:
             torch.set_num_threads(int(self.num_threads))
         self._check_params()
         net = self.supernet
+        if callable(getattr(net, "subnet", None)) and not hasattr(net, "set_active_subnet"):
+            return [self._evaluate_static(net.subnet(arch), arch) for arch in archs]
         if not callable(getattr(net, "set_active_subnet", None)):
             raise TypeError(
-                f"supernet must expose set_active_subnet(...), got {type(net).__name__}"
+                "supernet must expose set_active_subnet(...) (a weight-sharing module) or "
+                f"subnet(arch) (an OFASupernet), got {type(net).__name__}"
             )
         net.to(self.device)
         bns = _bn_modules(net)
@@ -320,31 +331,44 @@ class SupernetEvaluator:
         out = []
         try:
             for arch in archs:
-                if "image_size" not in arch:
-                    from ..exceptions import ArchValueError
-
-                    raise ArchValueError(f"arch has no 'image_size': {arch}")
-                size = int(arch["image_size"])
+                size = self._image_size(arch)
                 self._activate(arch)
-                if self.recalibrate:
-                    calib = self.calibration_loader
-                    calib = self.data_loader if calib is None else calib
-                    used = set_running_statistics(
-                        net, self._resized(calib, size, self.n_calibration_batches), self.device
-                    )
-                    if used == 0 and bns:
-                        raise ValueError("calibration_loader yielded no batches")
-                out.append(self._top1(size))
+                self._recalibrate(net, size)
+                out.append(self._top1(net, size))
         finally:
             for bn, state in zip(bns, saved):
                 bn.load_state_dict(state)
             net.train(was_training)
         return out
 
-    def _top1(self, image_size: int) -> float:
+    @staticmethod
+    def _image_size(arch: dict) -> int:
+        if "image_size" not in arch:
+            from ..exceptions import ArchValueError
+
+            raise ArchValueError(f"arch has no 'image_size': {arch}")
+        return int(arch["image_size"])
+
+    def _recalibrate(self, net: Any, size: int) -> None:
+        if not self.recalibrate:
+            return
+        calib = self.data_loader if self.calibration_loader is None else self.calibration_loader
+        used = set_running_statistics(
+            net, self._resized(calib, size, self.n_calibration_batches), self.device
+        )
+        if used == 0 and _bn_modules(net):
+            raise ValueError("calibration_loader yielded no batches")
+
+    def _evaluate_static(self, subnet: Any, arch: dict) -> float:
+        """Top-1 of a freshly extracted static subnet (its BatchNorm is its own)."""
+        size = self._image_size(arch)
+        subnet.to(self.device)
+        self._recalibrate(subnet, size)
+        return self._top1(subnet, size)
+
+    def _top1(self, net: Any, image_size: int) -> float:
         import torch
 
-        net = self.supernet
         net.eval()
         correct, total = 0, 0
         with torch.no_grad():

@@ -12,6 +12,7 @@ from .layers import (
     build_activation,
 )
 from .networks import MobileNetV3, ProxylessNASNets, ResNets, build_block, build_net, build_subnet
+from .ofa_supernet import OFASupernet, load_ofa_supernet
 
 __all__ = [
     "build_subnet",
@@ -19,6 +20,8 @@ __all__ = [
     "build_block",
     "MobileNetV3",
     "ElasticMobileNetV3",
+    "OFASupernet",
+    "load_ofa_supernet",
     "ProxylessNASNets",
     "ResNets",
     "ConvLayer",
