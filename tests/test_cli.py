@@ -42,6 +42,15 @@ def test_demo_quick_writes_a_complete_report(tmp_path):
         assert s["predicted_latency_ms"] <= s["latency_constraint_ms"] + 1e-9
         get_space("digits_mbv3").validate(s["arch"])
     assert lat == sorted(lat)
+    im = report["imagenet"]  # real ImageNet subnets: CV, cross-search split, search at 224
+    assert im["n_subnets"] == 300 and -1 <= im["kendall_tau_cv"] <= 1
+    assert im["cross_search"]["n_train"] + im["cross_search"]["n_test"] == 300
+    assert im["lut_blocks"] > 0 and "Intel Corporation" in im["attribution"]
+    for s in im["search"]:
+        assert s["predicted_latency_ms"] <= s["latency_constraint_ms"] + 1e-9
+        assert get_space("ofa_mbv3_w1.0").validate(s["arch"])["image_size"] == 224
+        assert 0.70 < s["best_measured_top1_within"] < 0.78
+    assert "ImageNet" in report["text"]
     for name in (
         "report.txt",
         "accuracy_parity.png",
