@@ -47,13 +47,8 @@ def read_source(path: Path, space) -> list[dict]:
     rows = []
     with path.open(newline="") as fh:
         for i, row in enumerate(csv.DictReader(fh), start=2):
-            sub = ast.literal_eval(row["Sub-network"])
-            if sub.get("wid") is not None or len(sub["r"]) != 1:
-                raise ValueError(f"{path.name}:{i}: unexpected wid/r in {sub}")
-            arch = space.validate(
-                {"ks": sub["ks"], "e": sub["e"], "d": sub["d"], "image_size": sub["r"][0]},
-                where=f"{path.name}:{i}",
-            )
+            # OFA's form ({"r": [224], "wid": None, ...}) is accepted and checked
+            arch = space.validate(ast.literal_eval(row["Sub-network"]), where=f"{path.name}:{i}")
             top1 = float(row["Top-1 Acc (%)"])
             if not 0.0 < top1 <= 100.0:
                 raise ValueError(f"{path.name}:{i}: Top-1 Acc (%) = {top1!r} is not a percentage")

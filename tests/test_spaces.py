@@ -378,3 +378,47 @@ def test_spaces_pickle_deepcopy_and_compare(space_name):
         codes = space.sample_codes(5, random_state=0)
         assert other.from_codes(codes) == space.from_codes(codes)
     assert space != get_space(space_name)
+
+
+# ------------------------------------------------------------ OFA's arch form
+def test_ofa_form_archs_are_accepted_everywhere():
+    from sklearn_ofa import ArchEncoder
+
+    space = get_space("ofa_mbv3_w1.0")
+    ours = space.sample(5, random_state=0)
+    theirs = [
+        {"wid": None, "ks": a["ks"], "e": a["e"], "d": a["d"], "r": [a["image_size"]]} for a in ours
+    ]
+    assert [space.validate(a) for a in theirs] == ours
+    np.testing.assert_array_equal(space.to_codes(theirs), space.to_codes(ours))
+    enc = ArchEncoder(space).fit()
+    np.testing.assert_array_equal(enc.transform(theirs), enc.transform(ours))
+    assert space.describe_arch(theirs[0]) == space.describe_arch(ours[0])
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"wid": 1}, r"archs\[0\]\['wid'\] = 1 is not allowed; allowed values: \[None\]"),
+        ({"r": [224, 160]}, r"archs\[0\]\['r'\] = \[224, 160\] must hold one image size"),
+        ({"image_size": 224}, r"archs\[0\] has both 'r' and 'image_size'"),
+        ({"r": [225]}, r"archs\[0\]\['image_size'\] = 225 is not allowed; allowed values"),
+    ],
+)
+def test_bad_ofa_form_archs_name_the_field(change, message):
+    space = get_space("ofa_mbv3_w1.0")
+    arch = {"ks": [3] * 20, "e": [3] * 20, "d": [2] * 5, "r": [224], "wid": None} | change
+    with pytest.raises(ArchValueError, match=message):
+        space.to_codes([arch])
+
+
+def test_describe_arch_lists_the_active_blocks_per_stage():
+    space = get_space("ofa_mbv3_w1.2")
+    arch = space.sample(1, random_state=7)[0]
+    parts = space.describe_arch(arch).split(" | ")
+    assert parts[0] == f"r{arch['image_size']} d={'-'.join(map(str, arch['d']))}"
+    for stage, depth in enumerate(arch["d"]):
+        slots = range(4 * stage, 4 * stage + depth)  # 4 slots per stage in this space
+        assert parts[stage + 1] == " ".join(f"k{arch['ks'][i]}e{arch['e'][i]}" for i in slots)
+    with pytest.raises(ArchValueError, match="allowed values"):
+        space.describe_arch(arch | {"image_size": 1})

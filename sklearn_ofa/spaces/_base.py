@@ -114,6 +114,63 @@ def _check_value_types(values: list, kind: str) -> None:
         raise TypeError
 
 
+#: Short labels of per-block-slot arch keys in :meth:`SearchSpace.describe`.
+_SLOT_LABELS = {"ks": "k", "e": "e", "w": "w"}
+
+
+def from_ofa_form(arch: Any, where: str = "arch") -> Any:
+    """An arch dict in OFA's own form (``"r": [224]``, ``"wid": None``) in the package's form.
+
+    OFA's tutorials and DyNAS-T write the resolution as ``r`` (a one-element
+    list) and add ``wid`` (None for the MobileNets, whose widths are fixed by
+    the space). Any other input is returned unchanged.
+
+    Parameters
+    ----------
+    arch : dict
+        An arch dict, in either form.
+    where : str, default="arch"
+        How error messages name it.
+
+    Returns
+    -------
+    dict
+        ``image_size`` in place of ``r``, without ``wid``.
+
+    Raises
+    ------
+    ArchValueError
+        ``r`` is not one image size, both ``r`` and ``image_size`` are given, or
+        ``wid`` is not None.
+
+    Examples
+    --------
+    >>> from_ofa_form({"ks": [3], "e": [4], "d": [2], "r": [224], "wid": None})
+    {'ks': [3], 'e': [4], 'd': [2], 'image_size': 224}
+    """
+    if not isinstance(arch, dict) or ("r" not in arch and "wid" not in arch):
+        return arch
+    wid = arch.get("wid")
+    if wid is not None:
+        raise ArchValueError(
+            f"{where}['wid'] = {wid!r} is not allowed; allowed values: [None] (OFA's form; "
+            "the widths are fixed by the space)"
+        )
+    out = {k: v for k, v in arch.items() if k not in ("r", "wid")}
+    if "r" in arch:
+        if "image_size" in arch:
+            raise ArchValueError(f"{where} has both 'r' and 'image_size'; give one of them")
+        r = arch["r"]
+        if isinstance(r, (list, tuple)):
+            if len(r) != 1:
+                raise ArchValueError(
+                    f"{where}['r'] = {r!r} must hold one image size (OFA's form, e.g. [224])"
+                )
+            r = r[0]
+        out["image_size"] = r
+    return out
+
+
 class SearchSpace(abc.ABC):
     """Abstract base of a search space: subclasses declare genes, slots and the block walk.
 
@@ -527,6 +584,7 @@ class SearchSpace(abc.ABC):
                     f"{where} must be a dict with keys {list(self.arch_keys)}, "
                     f"got {type(arch).__name__}"
                 ) from None
+        arch = from_ofa_form(arch, where)
         missing = [k for k in self.arch_keys if k not in arch]
         if missing:
             raise ArchValueError(
@@ -745,19 +803,61 @@ class SearchSpace(abc.ABC):
         1
         """
         if isinstance(archs, dict):
-            return [archs]
-        if hasattr(archs, "to_dict") and hasattr(archs, "columns"):  # pandas DataFrame
-            return archs.to_dict(orient="records")
-        if isinstance(archs, np.ndarray) and archs.dtype != object:
+            out = [archs]
+        elif hasattr(archs, "to_dict") and hasattr(archs, "columns"):  # pandas DataFrame
+            out = archs.to_dict(orient="records")
+        elif isinstance(archs, np.ndarray) and archs.dtype != object:
             raise ArchTypeError(
                 "expected a list of arch dicts; for a code matrix use from_codes / the codes API"
             )
-        try:
-            return list(archs)
-        except TypeError:
-            raise ArchTypeError(
-                f"expected a list of arch dicts, got {type(archs).__name__}"
-            ) from None
+        else:
+            try:
+                out = list(archs)
+            except TypeError:
+                raise ArchTypeError(
+                    f"expected a list of arch dicts, got {type(archs).__name__}"
+                ) from None
+        if any(isinstance(a, dict) and ("r" in a or "wid" in a) for a in out):
+            out = [from_ofa_form(a, f"archs[{i}]") for i, a in enumerate(out)]
+        return out
+
+    def describe_arch(self, arch: Any) -> str:
+        """A one-line summary of a subnet (OFA's ``module_str`` in short): resolution, depths, then the active blocks per stage.
+
+        Blocks that the depths switch off are left out; per-block genes are
+        written as ``k<kernel>e<expand>`` (``w<width>`` where the space has it).
+
+        Parameters
+        ----------
+        arch : dict
+            An arch of the space (validated; OFA's ``r``/``wid`` form accepted).
+
+        Returns
+        -------
+        str
+            E.g. ``"r224 d=2-2-2-2-2 | k3e3 k3e3 | k3e3 k3e3 | ..."``.
+
+        Examples
+        --------
+        >>> from sklearn_ofa.spaces import get_space
+        >>> space = get_space("ofa_mbv3_w1.2")
+        >>> arch = {"ks": [7] * 20, "e": [6] * 20, "d": [2, 3, 4, 2, 2], "image_size": 224}
+        >>> space.describe_arch(arch)
+        'r224 d=2-3-4-2-2 | k7e6 k7e6 | k7e6 k7e6 k7e6 | k7e6 k7e6 k7e6 k7e6 | k7e6 k7e6 | k7e6 k7e6'
+        """
+        arch = self.validate(arch)
+        active = self.active_mask(self.to_codes([arch]))[0]
+        slot_keys = [k for k in self.arch_keys if self.key_length[k] == self.n_slots]
+        head = [f"r{arch['image_size']}"] + [
+            f"{k}={'-'.join(map(str, arch[k]))}"
+            for k in self.arch_keys
+            if k != "image_size" and k not in slot_keys
+        ]
+        stages: dict[int, list[str]] = {}
+        for slot in np.flatnonzero(active):
+            label = "".join(f"{_SLOT_LABELS.get(k, k)}{arch[k][slot]:g}" for k in slot_keys)
+            stages.setdefault(int(self.slot_stage[slot]), []).append(label)
+        return " | ".join([" ".join(head)] + [" ".join(v) for _, v in sorted(stages.items())])
 
     def active_mask(self, codes: np.ndarray) -> np.ndarray:
         """Which block slots the depths switch on.
