@@ -471,11 +471,18 @@ def _dataset_xy(args: argparse.Namespace):
 
         bunch = load_digits_subnets()
         return bunch.data, bunch.target, bunch.space
+    if args.data == "imagenet":
+        from .datasets import load_ofa_mbv3_imagenet
+
+        bunch = load_ofa_mbv3_imagenet()
+        return bunch.data, bunch.target, bunch.space
     from .accuracy import AccuracyDataset
 
     if not Path(args.data).is_dir():
         what = "does not exist" if not Path(args.data).exists() else "is a file, not a folder"
-        raise CLIError(f"--data {args.data} {what}; give 'digits' or an OFA dataset folder")
+        raise CLIError(
+            f"--data {args.data} {what}; give 'digits', 'imagenet' or an OFA dataset folder"
+        )
     ds = AccuracyDataset(args.data, space=args.space)
     X, y = ds.load()
     if not len(X):
@@ -491,6 +498,23 @@ def cmd_acc_fit(args: argparse.Namespace) -> int:
     model = make_accuracy_pipeline(space, random_state=args.seed).fit(X, y)
     _save_model(model, args.out)
     _print(args, {"out": args.out, "n_archs": len(X)}, f"fitted on {len(X)} archs -> {args.out}")
+    return 0
+
+
+def cmd_acc_import_ofa(args: argparse.Namespace) -> int:
+    from .accuracy.ofa_import import load_ofa_predictor
+
+    _check_out_file(args.out)
+    if not Path(args.path).is_file():
+        raise CLIError(f"PATH {args.path} is not a file; give OFA's accuracy predictor (.pth)")
+    model = load_ofa_predictor(args.path, space=args.space)
+    _save_model(model, args.out)
+    n_in = model.named_steps["predictor"].n_features_in_
+    _print(
+        args,
+        {"out": args.out, "space": args.space, "n_features": int(n_in)},
+        f"OFA predictor {args.path} ({n_in} features, space {args.space}) -> {args.out}",
+    )
     return 0
 
 
@@ -896,7 +920,10 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         a = common(acc.add_parser(name, help=hlp))
         a.add_argument(
-            "--data", default="digits", help="'digits' (bundled) or an OFA dataset folder"
+            "--data",
+            default="digits",
+            help="'digits' or 'imagenet' (bundled: digits subnets, real OFA MobileNetV3 w1.0 "
+            "ImageNet subnets) or an OFA dataset folder",
         )
         a.add_argument("--space", default="ofa_mbv3_w1.2", help="space of an OFA dataset folder")
         a.add_argument("--seed", type=int, default=0, help="random seed of the training")
@@ -909,6 +936,11 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             a.add_argument("--folds", type=int, default=5, help="cross-validation folds (shuffled)")
         a.set_defaults(func=func)
+    ai = common(acc.add_parser("import-ofa", help="OFA's accuracy predictor .pth -> pipeline"))
+    ai.add_argument("path", metavar="PATH", help="OFA's predictor checkpoint (read tensors-only)")
+    ai.add_argument("--space", default="ofa_mbv3_w1.2", help="the space it was trained on")
+    ai.add_argument("--out", required=True, help="fitted pipeline (.skops)")
+    ai.set_defaults(func=cmd_acc_import_ofa)
     ap = trust(common(acc.add_parser("predict", help="predict archs with a fitted pipeline")))
     ap.add_argument("--model", required=True, help="fitted accuracy pipeline (.skops)")
     ap.add_argument("--archs", required=True, help="JSON file: arch dict or list of them")

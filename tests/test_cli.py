@@ -227,3 +227,32 @@ def test_dataset_info(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["n_records"] == 6 and out["image_sizes"] == [160, 224]
     assert out["top1_max"] == pytest.approx(0.7224)
+
+
+def test_acc_import_ofa_saves_a_pipeline_that_predicts_as_the_library(ofa_reference, tmp_path):
+    from sklearn_ofa.accuracy.ofa_import import load_ofa_predictor
+    from sklearn_ofa.persistence import load
+
+    pth = ofa_reference / "predictors" / "acc_predictor.pth"
+    out = tmp_path / "ofa.skops"
+    proc = run("acc", "import-ofa", str(pth), "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["n_features"] == 145
+    space = get_space("ofa_mbv3_w1.2")
+    archs = space.sample(20, random_state=0)
+    expected = load_ofa_predictor(pth, "ofa_mbv3_w1.2").predict(archs)
+    np.testing.assert_array_equal(load(out).predict(archs), expected)  # loads untrusted: skops
+    # archs in OFA's own form go through `acc predict`
+    ofa_form = [
+        {"wid": None, "ks": a["ks"], "e": a["e"], "d": a["d"], "r": [a["image_size"]]}
+        for a in archs
+    ]
+    (tmp_path / "archs.json").write_text(json.dumps(ofa_form))
+    proc = run(
+        "acc", "predict", "--model", str(out), "--archs", str(tmp_path / "archs.json"), "--json"
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    np.testing.assert_allclose(json.loads(proc.stdout)["accuracy"], expected, rtol=1e-6)
+    proc = run("acc", "import-ofa", str(pth), "--space", "ofa_resnet50", "--out", str(out))
+    assert proc.returncode == 2 and "space 'ofa_resnet50' does not match" in proc.stderr
+    assert "Traceback" not in proc.stderr
