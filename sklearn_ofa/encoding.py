@@ -116,6 +116,12 @@ class ArchEncoder(VersionStampMixin, TransformerMixin, BaseEstimator):
         The search space (a name of :func:`sklearn_ofa.spaces.get_space` or a space object).
     image_sizes : sequence of int or None, default=None
         Image sizes of the resolution one-hot; ``None`` uses the space's sizes.
+    depth_features : bool, default=False
+        Append one depth one-hot per stage (``stage1_depth_2``, ...) after OFA's
+        features. ``False`` gives OFA's ``arch2feature`` exactly (what OFA's
+        pretrained predictors read); :func:`~sklearn_ofa.make_accuracy_pipeline`
+        turns it on, which made real ImageNet top-1 easier to learn (see the
+        user guide).
 
     Attributes
     ----------
@@ -140,16 +146,26 @@ class ArchEncoder(VersionStampMixin, TransformerMixin, BaseEstimator):
     ['image_size_224', 'stage1_block1_ks_3', 'stage1_block1_e_3']
     >>> enc.inverse_transform(X)[0]["d"]
     [2, 2, 2, 2, 2]
+    >>> enc_d = ArchEncoder("ofa_mbv3_w1.2", depth_features=True).fit()
+    >>> enc_d.n_features_out_, enc_d.get_feature_names_out()[-3:].tolist()
+    (160, ['stage5_depth_2', 'stage5_depth_3', 'stage5_depth_4'])
     """
 
     _parameter_constraints: dict = {
         "space": [str, SearchSpace],
         "image_sizes": ["array-like", None],
+        "depth_features": ["boolean"],
     }
 
-    def __init__(self, space: str | SearchSpace = "ofa_mbv3_w1.2", image_sizes: Any = None):
+    def __init__(
+        self,
+        space: str | SearchSpace = "ofa_mbv3_w1.2",
+        image_sizes: Any = None,
+        depth_features: bool = False,
+    ):
         self.space = space
         self.image_sizes = image_sizes
+        self.depth_features = depth_features
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -182,6 +198,8 @@ class ArchEncoder(VersionStampMixin, TransformerMixin, BaseEstimator):
                 self.space, image_sizes=check_int_list("image_sizes", self.image_sizes)
             )
         cols = feature_gene_columns(space)
+        if self.depth_features:  # depth genes are one-hot groups like the others
+            cols = np.concatenate([cols, space.stage_depth_cols]).astype(cols.dtype)
         sizes = space.n_choices[cols]
         self.space_ = space
         self.gene_columns_ = cols
@@ -318,6 +336,7 @@ class ArchEncoder(VersionStampMixin, TransformerMixin, BaseEstimator):
         return state
 
     def __setstate__(self, state: dict) -> None:
+        state = {"depth_features": False, **state}  # pickles made before the option
         super().__setstate__(state)  # warns when saved by another sklearn_ofa version
         if "space_" in state:
             self._plan = _chunk_plan(self.gene_columns_, self.space_.n_choices[self.gene_columns_])
@@ -336,4 +355,12 @@ class ArchEncoder(VersionStampMixin, TransformerMixin, BaseEstimator):
             One name per output feature.
         """
         check_is_fitted(self, "space_")
-        return np.asarray(self.space_.feature_names(), dtype=object)
+        names = self.space_.feature_names()
+        if getattr(self, "depth_features", False):
+            space = self.space_
+            names += [
+                f"stage{s + 1}_depth_{v}"
+                for s, c in enumerate(space.stage_depth_cols)
+                for v in space.genes[c].choices
+            ]
+        return np.asarray(names, dtype=object)

@@ -30,7 +30,7 @@ from sklearn_ofa.datasets import load_digits_subnets
 from sklearn_ofa.exceptions import EvaluatorError, InconsistentVersionWarning
 from sklearn_ofa.spaces import get_space
 
-SMALL = dict(hidden_size=8, n_layers=1, max_epochs=2, batch_size=32, random_state=0)
+SMALL = dict(hidden_size=8, n_layers=1, max_epochs=2, batch_size=32, random_state=0, n_ensemble=1)
 
 
 # ------------------------------------------------------------------- checkpoints
@@ -325,7 +325,10 @@ def test_empty_batches_give_empty_results(fitted):
         assert out.shape == (0, enc.n_features_out_) and out.dtype == np.float32
         pred = pipe.predict(empty)
         assert pred.shape == (0,) and pred.dtype == np.float64
-    assert enc.transform_codes(np.empty((0, space.n_genes), np.int16)).shape == (0, 126)
+    assert enc.transform_codes(np.empty((0, space.n_genes), np.int16)).shape == (
+        0,
+        126 + 15,
+    )  # OFA: 126, + depth one-hot 5 x 3
     predictor = pipe["predictor"]
     assert predictor.predict([]).shape == (0,)
     assert predictor.predict(np.empty((0, enc.n_features_out_), np.float32)).shape == (0,)

@@ -135,7 +135,7 @@ def test_tags_declare_dict_input():
 def test_sklearn_api_properties():
     space = get_space("ofa_resnet50")
     enc = ArchEncoder(space=space, image_sizes=[128, 160, 224])
-    assert vars(enc) == {"space": space, "image_sizes": [128, 160, 224]}  # nothing else in init
+    assert vars(enc) == {"space": space, "image_sizes": [128, 160, 224], "depth_features": False}
     assert repr(enc).startswith("ArchEncoder(image_sizes=[128, 160, 224]")
     params = enc.get_params()
     with pytest.raises(NotFittedError):
@@ -161,3 +161,27 @@ def test_invalid_space_parameter():
         ArchEncoder("nope").fit()
     with pytest.raises(ValueError, match="space"):
         ArchEncoder(3).fit()
+
+
+@pytest.mark.parametrize("space_name", ["ofa_mbv3_w1.2", "ofa_proxyless_w1.3", "ofa_resnet50"])
+def test_depth_features_append_a_depth_one_hot_per_stage(space_name):
+    space = get_space(space_name)
+    codes = space.sample_codes(50, random_state=0)
+    base = ArchEncoder(space).fit()
+    enc = ArchEncoder(space, depth_features=True).fit()
+    X0, X = base.transform_codes(codes), enc.transform_codes(codes)
+    n_depth = int(space.n_choices[space.stage_depth_cols].sum())
+    assert X.shape == (50, base.n_features_out_ + n_depth) == (50, enc.n_features_out_)
+    np.testing.assert_array_equal(X[:, : X0.shape[1]], X0)  # OFA's features unchanged
+    tail, off = X[:, X0.shape[1] :], 0
+    for s, col in enumerate(space.stage_depth_cols):
+        k = int(space.n_choices[col])
+        np.testing.assert_array_equal(tail[:, off : off + k].argmax(1), codes[:, col])
+        assert (tail[:, off : off + k].sum(1) == 1).all()
+        off += k
+    names = enc.get_feature_names_out()
+    assert len(names) == X.shape[1] and names[-1].startswith(
+        f"stage{len(space.stage_depth_cols)}_depth_"
+    )
+    np.testing.assert_array_equal(enc.inverse_transform_codes(X), base.inverse_transform_codes(X0))
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(enc)).transform_codes(codes), X)

@@ -250,3 +250,66 @@ def test_fast_predict_path_agrees_with_the_validated_one_and_still_rejects_bad_i
         model.predict(bad)
     with pytest.raises(ValueError, match="12 features"):
         model.predict(X[:, :5])
+
+
+def _toy(n=80, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 2, size=(n, d)).astype("float32")
+    return X, 0.7 + 0.01 * X[:, 0] + 0.003 * X[:, 1]
+
+
+def test_return_std_shapes_clone_and_joblib(tmp_path):
+    from sklearn.base import clone
+
+    X, y = _toy()
+    params = dict(SMALL, n_ensemble=3, random_state=0)
+    model = AccuracyPredictor(**params).fit(X, y)
+    mean, std = model.predict(X[:7], return_std=True)
+    assert mean.shape == std.shape == (7,) and mean.dtype == std.dtype == np.float64
+    np.testing.assert_array_equal(mean, model.predict(X[:7]))
+    assert model.std_scale_ > 0 and (std >= 0).all()
+    empty = model.predict(np.zeros((0, X.shape[1]), "float32"), return_std=True)
+    assert [a.shape for a in empty] == [(0,), (0,)]
+    again = clone(model).fit(X, y)  # same seed, same calibration
+    np.testing.assert_allclose(again.predict(X[:7], return_std=True)[1], std, rtol=1e-5)
+    joblib.dump(model, tmp_path / "m.joblib")
+    loaded = joblib.load(tmp_path / "m.joblib")
+    np.testing.assert_allclose(loaded.predict(X[:7], return_std=True)[1], std, rtol=1e-5)
+    pipe = make_accuracy_pipeline(
+        "ofa_mbv3_w1.2", hidden_size=8, n_layers=1, max_epochs=2, n_ensemble=2, random_state=0
+    )
+    archs = get_space("ofa_mbv3_w1.2").sample(20, random_state=0)
+    pipe.fit(archs, np.linspace(0.7, 0.8, 20))
+    m, s = pipe.predict(archs[:3], return_std=True)
+    assert m.shape == s.shape == (3,)
+
+
+@pytest.mark.parametrize("params", [dict(n_ensemble=1), dict(n_ensemble=3, calibrate_std=False)])
+def test_return_std_refused_without_calibration(params):
+    X, y = _toy()
+    model = AccuracyPredictor(**{**SMALL, **params, "random_state": 0}).fit(X, y)
+    assert model.std_scale_ is None
+    model.predict(X[:2])
+    with pytest.raises(ValueError, match="return_std=True needs a calibrated ensemble"):
+        model.predict(X[:2], return_std=True)
+
+
+def test_ofa_recipe_and_new_defaults():
+    from sklearn_ofa.accuracy.predictor import OFA_RECIPE
+
+    default = make_accuracy_pipeline("ofa_mbv3_w1.0")
+    assert default["encoder"].depth_features
+    p = default["predictor"]
+    assert (p.standardize_target, p.weight_decay, p.n_ensemble, p.calibrate_std) == (
+        True,
+        1e-3,
+        5,
+        True,
+    )
+    ofa = make_accuracy_pipeline("ofa_mbv3_w1.0", recipe="ofa", max_epochs=3)
+    assert not ofa["encoder"].depth_features
+    got = ofa["predictor"].get_params()
+    assert all(got[k] == v for k, v in OFA_RECIPE.items() if k != "max_epochs")
+    assert got["max_epochs"] == 3
+    with pytest.raises(ValueError, match="recipe"):
+        make_accuracy_pipeline("ofa_mbv3_w1.0", recipe="mit")
