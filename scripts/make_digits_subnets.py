@@ -257,7 +257,7 @@ def build_dataset(args, net, X_tr, y_tr, X_te, y_te, folder: Path):
         image_sizes=args.image_sizes,
         random_state=args.seed,
         n_jobs=args.n_jobs,
-        progress=not args.no_progress,
+        verbose=not args.no_progress,
     )
     return dataset, time.perf_counter() - t0
 

@@ -2,7 +2,8 @@
 
 Subcommands: ``demo`` (the main job), ``info``, ``lut build|predict|convert|export|import``,
 ``acc fit|cv|predict``, ``dataset build|merge|info``, ``search``; ``--json``
-prints machine-readable output (and nothing else) on stdout.
+prints machine-readable output (and nothing else) on stdout. The long commands
+show progress on stderr (``--quiet``: none), with or without ``--json``.
 
 Error contract (one place: :func:`_exit_code_and_message`): every failure
 prints one line ``sklearn-ofa: error: ...`` on stderr, never a traceback
@@ -29,6 +30,7 @@ import json
 import os
 import pickle
 import sys
+import time
 import traceback
 import warnings
 import zipfile
@@ -368,7 +370,7 @@ def cmd_lut_build(args: argparse.Namespace) -> int:
         cache_path=cache,
         verbose=not args.quiet,
     ).fit()
-    _save_model(lut, args.out)
+    _save_model(lut.set_params(verbose=False), args.out)  # progress is this run's, not the model's
     if args.yaml:
         _write_yaml_folder(lut, args.yaml)
     _print(
@@ -495,8 +497,9 @@ def cmd_acc_fit(args: argparse.Namespace) -> int:
 
     _check_out_file(args.out)
     X, y, space = _dataset_xy(args)
-    model = make_accuracy_pipeline(space, random_state=args.seed).fit(X, y)
-    _save_model(model, args.out)
+    model = make_accuracy_pipeline(space, random_state=args.seed, verbose=int(not args.quiet))
+    model.fit(X, y)
+    _save_model(model.set_params(predictor__verbose=0), args.out)  # a quiet model file
     _print(args, {"out": args.out, "n_archs": len(X)}, f"fitted on {len(X)} archs -> {args.out}")
     return 0
 
@@ -519,6 +522,7 @@ def cmd_acc_import_ofa(args: argparse.Namespace) -> int:
 
 
 def cmd_acc_cv(args: argparse.Namespace) -> int:
+    import numpy as np
     from sklearn.model_selection import KFold, cross_validate
 
     from .accuracy import make_accuracy_pipeline
@@ -527,19 +531,32 @@ def cmd_acc_cv(args: argparse.Namespace) -> int:
     if args.folds < 2:
         raise CLIError(f"--folds = {args.folds} is not allowed; allowed values: integers >= 2")
     X, y, space = _dataset_xy(args)
-    res = cross_validate(
-        make_accuracy_pipeline(space, random_state=args.seed),
-        X,
-        y,
-        cv=KFold(args.folds, shuffle=True, random_state=args.seed),
-        scoring={"kendall_tau": kendall_tau_scorer, "rmse_points": neg_rmse_points_scorer},
-        error_score="raise",
-    )
+    tau, rmse = [], []
+    splits = KFold(args.folds, shuffle=True, random_state=args.seed).split(X, y)
+    for k, split in enumerate(splits, 1):  # one fold at a time: a progress line after each
+        t0 = time.perf_counter()
+        res = cross_validate(
+            make_accuracy_pipeline(space, random_state=args.seed),
+            X,
+            y,
+            cv=[split],
+            scoring={"kendall_tau": kendall_tau_scorer, "rmse_points": neg_rmse_points_scorer},
+            error_score="raise",
+        )
+        tau.append(float(res["test_kendall_tau"][0]))
+        rmse.append(float(-res["test_rmse_points"][0]))
+        if not args.quiet:
+            print(
+                f"fold {k}/{args.folds}: kendall tau {tau[-1]:.4f}, rmse {rmse[-1]:.4f} points "
+                f"({time.perf_counter() - t0:.1f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
     out = {
         "folds": args.folds,
-        "kendall_tau_mean": float(res["test_kendall_tau"].mean()),
-        "kendall_tau_std": float(res["test_kendall_tau"].std()),
-        "rmse_points_mean": float(-res["test_rmse_points"].mean()),
+        "kendall_tau_mean": float(np.mean(tau)),
+        "kendall_tau_std": float(np.std(tau)),
+        "rmse_points_mean": float(np.mean(rmse)),
     }
     _print(
         args,
@@ -568,11 +585,15 @@ def _import_evaluator(spec: str | None) -> Any:
             f"--evaluator must be 'module:attribute' (e.g. mypkg.evals:evaluate), got {spec!r}"
         )
     module_name, _, attr = spec.partition(":")
+    cwd = os.getcwd()
+    if "" not in sys.path and cwd not in sys.path:  # as `python -m`: modules of this folder
+        sys.path.insert(0, cwd)
     try:
         obj = importlib.import_module(module_name)
     except ImportError as exc:
         raise CLIError(
-            f"--evaluator {spec!r}: cannot import module {module_name!r} ({exc})"
+            f"--evaluator {spec!r}: cannot import module {module_name!r} ({exc}); "
+            f"searched the current folder {cwd} and the installed packages"
         ) from None
     except Exception as exc:  # the user's module failed while it was imported
         raise CLIError(
@@ -623,7 +644,7 @@ def cmd_dataset(args: argparse.Namespace) -> int:
                 random_state=args.seed,
                 n_jobs=args.n_jobs,
                 batch_size=args.batch_size,
-                progress=not args.json,
+                verbose=not args.quiet,
             )
         except (ValueError, TypeError, OSError):
             raise
@@ -656,6 +677,34 @@ def cmd_dataset(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------- search
+def _check_search_spaces(args: argparse.Namespace, acc: Any, eff: Any) -> None:
+    """Refuse an accuracy model and an efficiency model of different search spaces, naming both
+    (the search would otherwise fail later, on what their image sizes share)."""
+    from .exceptions import SpaceMismatchError
+    from .search.evolution import _predictor_space
+
+    acc_space, eff_space = _predictor_space(acc), _predictor_space(eff)
+    if acc_space is None or eff_space is None:
+        return
+    why = None
+    try:
+        eff_space.translator_from(acc_space)
+    except SpaceMismatchError as exc:
+        why = f"their genes or network structure differ ({exc})"
+    else:
+        if not set(acc_space.image_sizes) & set(eff_space.image_sizes):
+            why = (
+                f"they share no image size (accuracy: {list(acc_space.image_sizes)}, "
+                f"efficiency: {list(eff_space.image_sizes)})"
+            )
+    if why is not None:
+        raise CLIError(
+            f"--accuracy {args.accuracy} is a model of space {acc_space.describe()} and "
+            f"--efficiency {args.efficiency} one of space {eff_space.describe()}: {why}; "
+            "pass two models fitted on the same search space"
+        )
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from .search import EvolutionFinder
 
@@ -669,6 +718,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         )
     acc = _load_model(args.accuracy, "accuracy", args, "--accuracy")
     eff = _load_model(args.efficiency, "latency", args, "--efficiency")
+    _check_search_spaces(args, acc, eff)
+    if "verbose" in eff.get_params():  # a LatencyTable: progress of verify's measurements
+        eff.set_params(verbose=not args.quiet)
     if args.pareto:
         return _search_pareto(args, acc, eff)
     finder = EvolutionFinder(
@@ -678,6 +730,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         population_size=args.population,
         n_generations=args.generations,
         random_state=args.seed,
+        verbose=not args.quiet,
     )
     results = []
     for c in args.constraint:
@@ -718,6 +771,7 @@ def _search_pareto(args: argparse.Namespace, acc: Any, eff: Any) -> int:
         population_size=args.population,
         n_generations=args.generations,
         random_state=args.seed,
+        verbose=not args.quiet,
     )
     try:
         pf.fit()
@@ -935,6 +989,12 @@ def build_parser() -> argparse.ArgumentParser:
             )
         else:
             a.add_argument("--folds", type=int, default=5, help="cross-validation folds (shuffled)")
+        a.add_argument(
+            "--quiet",
+            action="store_true",
+            help="no progress on stderr (by default: "
+            + ("a bar over the training epochs)" if name == "fit" else "a line per fold)"),
+        )
         a.set_defaults(func=func)
     ai = common(acc.add_parser("import-ofa", help="OFA's accuracy predictor .pth -> pipeline"))
     ai.add_argument("path", metavar="PATH", help="OFA's predictor checkpoint (read tensors-only)")
@@ -952,7 +1012,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["build", "merge", "info"],
         help="build: evaluate missing archs (resumes); merge: fold a src/ folder in",
     )
-    ds.add_argument("folder")
+    ds.add_argument("folder", help="the dataset folder (created by build)")
     ds.add_argument(
         "--space",
         default="ofa_mbv3_w1.2",
@@ -970,6 +1030,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--n-jobs", type=int, default=1, help="parallel evaluator processes")
     ds.add_argument("--batch-size", type=int, default=1, help="build: archs per task")
     ds.add_argument("--seed", type=int, default=0, help="random seed of the arch sample")
+    ds.add_argument("--quiet", action="store_true", help="no progress on stderr")
     ds.set_defaults(func=cmd_dataset)
 
     s = trust(common(sub.add_parser("search", help="evolutionary search with fitted predictors")))
@@ -1007,6 +1068,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="generations after the random population (as the library and OFA)",
     )
     s.add_argument("--seed", type=int, default=0, help="random seed of the search")
+    s.add_argument("--quiet", action="store_true", help="no progress on stderr")
     s.set_defaults(func=cmd_search)
     return p
 

@@ -75,7 +75,7 @@ def build(folder: str, n_arch: int, evaluator, **kw):
     ds = AccuracyDataset(folder, space=SPACE)
     kw.setdefault("image_sizes", IMAGE_SIZES)
     kw.setdefault("random_state", 0)
-    kw.setdefault("progress", False)
+    kw.setdefault("verbose", False)
     return ds.build(evaluator, n_arch=n_arch, **kw)
 
 

@@ -166,7 +166,7 @@ def _build(folder, evaluator, **kw):
     kw.setdefault("n_arch", 2)
     kw.setdefault("image_sizes", [12])
     kw.setdefault("random_state", 0)
-    kw.setdefault("progress", False)
+    kw.setdefault("verbose", False)
     return AccuracyDataset(folder, space=SPACE).build(evaluator, **kw)
 
 
@@ -273,6 +273,7 @@ def test_evaluate_batch_must_return_one_value_per_arch(tmp_path):
         ({"n_arch": True}, ValueError, r"'n_arch' parameter .* Got True"),
         ({"n_arch": 2.0}, ValueError, r"'n_arch' parameter .* Got 2\.0"),
         ({"batch_size": "4"}, ValueError, r"'batch_size' parameter .* Got '4'"),
+        ({"verbose": "no"}, ValueError, r"'verbose' parameter .* Got 'no'"),
         ({"progress": "no"}, ValueError, r"'progress' parameter .* Got 'no'"),
         ({"top1_unit": "percentage"}, ValueError, r"'top1_unit' parameter .*'fraction'"),
         ({"random_state": "0"}, ValueError, r"'random_state' parameter"),
@@ -566,7 +567,7 @@ def mib(field):
             return int(line.split()[1]) / 1024
 space = get_space("ofa_mbv3_w1.2")
 train = space.sample_codes(300, random_state=0)
-pipe = make_accuracy_pipeline(space, max_epochs=2, random_state=0)
+pipe = make_accuracy_pipeline(space, max_epochs=2, n_ensemble=1, random_state=0)
 pipe.fit(train, np.linspace(0.7, 0.8, 300))
 n = 1_000_000
 codes = space.sample_codes(n, random_state=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,7 +222,7 @@ def test_dataset_info(tmp_path, capsys):
 
     space = get_space("ofa_mbv3_w1.2", image_sizes=[160, 224])
     AccuracyDataset(tmp_path, space=space).build(
-        lambda a: 70.0 + a["image_size"] / 100, n_arch=3, random_state=0, progress=False
+        lambda a: 70.0 + a["image_size"] / 100, n_arch=3, random_state=0, verbose=False
     )
     assert main(["dataset", "info", str(tmp_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -256,3 +257,114 @@ def test_acc_import_ofa_saves_a_pipeline_that_predicts_as_the_library(ofa_refere
     proc = run("acc", "import-ofa", str(pth), "--space", "ofa_resnet50", "--out", str(out))
     assert proc.returncode == 2 and "space 'ofa_resnet50' does not match" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_dataset_build_imports_an_evaluator_of_the_current_folder(tmp_path):
+    # the console script's sys.path[0] is its bin folder, not the current one
+    (tmp_path / "here_evals.py").write_text("def evaluate(arch):\n    return 70.0\n")
+    exe = str(Path(sys.executable).with_name("sklearn-ofa"))
+    args = ["dataset", "build", "ds", "--evaluator", "here_evals:evaluate", "--n-arch", "2"]
+    args += ["--image-sizes", "160", "--json", "--space", "ofa_mbv3_w1.2"]
+    proc = subprocess.run(
+        [exe, *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["n_records"] == 2
+    proc = subprocess.run(
+        [exe, *args[:4], "missing_evals:evaluate", *args[5:]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=300,
+    )
+    assert proc.returncode == 2
+    assert f"searched the current folder {tmp_path}" in proc.stderr
+
+
+# ------------------------------------------------------------------- progress
+@pytest.fixture
+def small_pipelines(monkeypatch):
+    """``acc fit``/``acc cv`` train a small pipeline (the default one takes minutes)."""
+    import sklearn_ofa.accuracy as accuracy
+
+    real = accuracy.make_accuracy_pipeline
+
+    def small(space, **kw):
+        return real(space, **{"hidden_size": 8, "max_epochs": 2, "n_ensemble": 2, **kw})
+
+    monkeypatch.setattr(accuracy, "make_accuracy_pipeline", small)
+    return small
+
+
+def test_acc_fit_shows_progress_on_stderr_unless_quiet(tmp_path, capsys, small_pipelines):
+    from sklearn_ofa.persistence import load
+
+    out = tmp_path / "m.skops"
+    assert main(["acc", "fit", "--out", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"out": str(out), "n_archs": 2400}
+    assert "training 2 nets" in captured.err
+    assert load(out)["predictor"].verbose == 0  # the model file is quiet in the library
+    assert main(["acc", "fit", "--out", str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.startswith("fitted on 2400 archs")
+
+
+def test_acc_cv_prints_a_line_per_fold_and_the_same_scores(capsys, small_pipelines):
+    from sklearn.model_selection import KFold, cross_validate
+
+    from sklearn_ofa.accuracy.scoring import kendall_tau_scorer, neg_rmse_points_scorer
+    from sklearn_ofa.datasets import load_digits_subnets
+
+    assert main(["acc", "cv", "--folds", "2", "--seed", "1", "--json"]) == 0
+    captured = capsys.readouterr()
+    got = json.loads(captured.out)
+    lines = captured.err.splitlines()
+    assert [ln.split(":")[0] for ln in lines] == ["fold 1/2", "fold 2/2"]
+    assert all(ln.endswith(" s)") for ln in lines)
+    bunch = load_digits_subnets()
+    res = cross_validate(  # what acc cv computed before it reported each fold
+        small_pipelines(bunch.space, random_state=1),
+        bunch.data,
+        bunch.target,
+        cv=KFold(2, shuffle=True, random_state=1),
+        scoring={"kendall_tau": kendall_tau_scorer, "rmse_points": neg_rmse_points_scorer},
+        error_score="raise",
+    )
+    assert got == {
+        "folds": 2,
+        "kendall_tau_mean": float(res["test_kendall_tau"].mean()),
+        "kendall_tau_std": float(res["test_kendall_tau"].std()),
+        "rmse_points_mean": float(-res["test_rmse_points"].mean()),
+    }
+    assert main(["acc", "cv", "--folds", "2", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_dataset_build_shows_progress_with_json_and_none_when_quiet(tmp_path, capsys, monkeypatch):
+    (tmp_path / "const_evals.py").write_text("def evaluate(arch):\n    return 70.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    argv = ["dataset", "build", str(tmp_path / "ds"), "--evaluator", "const_evals:evaluate"]
+    argv += ["--n-arch", "2", "--image-sizes", "160", "--json"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["n_records"] == 2 and "accuracy dataset" in captured.err
+    assert main([*argv[:2], str(tmp_path / "ds2"), *argv[3:], "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["n_records"] == 2 and captured.err == ""
+
+
+@pytest.mark.parametrize(
+    "command", [["search"], ["acc", "fit"], ["acc", "cv"], ["dataset"], ["lut", "build"]]
+)
+def test_help_shows_defaults_and_quiet(command, capsys):
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: " in text and "--quiet no progress" in text

@@ -433,6 +433,20 @@ def test_search_reports_its_generations(paths, capsys):
     assert "(3 generations)" in capsys.readouterr().out
 
 
+def test_search_progress_is_on_stderr_unless_quiet(paths, capsys):
+    lut, _, _, archs = paths["_objects"]
+    limit = 3.0 * float(np.median(lut.predict(archs)))  # generous: measured subnets fit
+    argv = ["search", "--accuracy", paths["acc"], "--efficiency", paths["lut"]]
+    argv += ["--constraint", str(limit), "--population", "10", "--generations", "3", "--json"]
+    assert main(argv + ["--verify", "2"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)[0]["verified"] == 2  # stdout: the JSON alone
+    assert "search (constraint" in captured.err and "measuring subnets" in captured.err
+    assert main(argv + ["--verify", "2", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)[0]["verified"] == 2 and captured.err == ""
+
+
 # ------------------------------------------------------- internal faults, Ctrl-C
 @pytest.fixture
 def faulty_module(tmp_path, monkeypatch):
@@ -649,6 +663,7 @@ def test_a_failing_evaluator_is_a_user_error(tmp_path, monkeypatch, capsys):
         "--image-sizes",
         "160",
         "--json",
+        "--quiet",
     ]
     assert_user_error(
         capsys,
@@ -712,7 +727,8 @@ def test_search_verify_measures_and_reports_side_by_side(paths, capsys):
     assert_user_error(
         capsys,
         ["search", "--accuracy", paths["acc"], "--efficiency", paths["flops"]]
-        + ["--constraint", "1e9", "--population", "10", "--generations", "1", "--verify", "2"],
+        + ["--constraint", "1e9", "--population", "10", "--generations", "1", "--verify", "2"]
+        + ["--quiet"],
         "verify needs an efficiency predictor that measures",
     )
 

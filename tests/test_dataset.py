@@ -174,9 +174,9 @@ def test_given_archs_dedupe_on_codes(tmp_path):
     np.testing.assert_array_equal(space.to_codes([arch]), space.to_codes([twin]))
     ev = CountingEvaluator()
     ds = AccuracyDataset(tmp_path, space=SPACE)
-    ds.build(ev, archs=[arch, twin], image_sizes=None, progress=False)
+    ds.build(ev, archs=[arch, twin], image_sizes=None)
     assert len(ev.calls) == 1
-    ds.build(ev, archs=[twin], image_sizes=[16, 24], progress=False)
+    ds.build(ev, archs=[twin], image_sizes=[16, 24])
     assert len(ev.calls) == 2 and ev.calls[1]["image_size"] == 24
     X, y = ds.load()
     assert len(X) == 2
@@ -337,9 +337,29 @@ def test_build_extends_a_folder_with_only_acc_dict(tmp_path):
     expected = _ofa_style_folder(tmp_path, with_src=False, with_acc=True)
     ev = CountingEvaluator()
     ds = AccuracyDataset(tmp_path, space=SPACE)
-    ds.build(ev, image_sizes=[16, 28], n_arch=6, random_state=0, progress=False)
+    ds.build(ev, image_sizes=[16, 28], n_arch=6, random_state=0)
     assert len(ev.calls) == 2  # one new arch at two sizes; the ten records were kept
     X, y = ds.load()
     got = {json.dumps(a): v for a, v in zip(X, y)}
     assert len(got) == 12 and all(got[k] == v for k, v in expected.items())
     assert all(json.dumps(a) in json.load(open(tmp_path / "acc.dict")) for a in X)
+
+
+def test_build_is_quiet_by_default_and_verbose_shows_a_bar_on_stderr(tmp_path, capsys):
+    AccuracyDataset(tmp_path / "quiet", space=SPACE).build(
+        det_top1, n_arch=2, image_sizes=[12], random_state=0
+    )
+    assert capsys.readouterr() == ("", "")
+    AccuracyDataset(tmp_path / "verbose", space=SPACE).build(
+        det_top1, n_arch=2, image_sizes=[12], random_state=0, verbose=True
+    )
+    out, err = capsys.readouterr()
+    assert out == "" and "accuracy dataset" in err
+
+
+def test_build_progress_is_deprecated_for_verbose(tmp_path, capsys):
+    ds = AccuracyDataset(tmp_path, space=SPACE)
+    with pytest.warns(FutureWarning, match=r"progress=.* deprecated .* use verbose="):
+        ds.build(det_top1, n_arch=2, image_sizes=[12], random_state=0, progress=False)
+    assert len(ds.load()[0]) == 2
+    assert capsys.readouterr() == ("", "")

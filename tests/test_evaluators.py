@@ -268,7 +268,7 @@ def test_build_with_supernet_evaluator_in_two_processes(tmp_path, supernet):
     evaluator = SupernetEvaluator(
         supernet, _batches(2, seed=30), _batches(1, seed=31), num_threads=1
     )
-    kw = dict(n_arch=3, image_sizes=[12, 24], random_state=0, progress=False)
+    kw = dict(n_arch=3, image_sizes=[12, 24], random_state=0, verbose=False)
     X1, y1 = AccuracyDataset(tmp_path / "a", space="digits_mbv3").build(evaluator, **kw).load()
     X2, y2 = (
         AccuracyDataset(tmp_path / "b", space="digits_mbv3")

@@ -91,6 +91,19 @@ def test_isolated_profiling_records_allocator_settings(tiny):
     assert measured.shape == (1,) and measured[0] > 0
 
 
+def test_verbose_shows_profiling_and_measuring_progress_on_stderr_only(tiny, capfd):
+    archs = tiny.sample(2, random_state=0)
+    lut = LatencyTable(tiny, warmup=0, repeats=1, isolate=False).fit(archs)
+    assert lut.measure(archs, rounds=2).shape == (2,)
+    assert capfd.readouterr() == ("", "")
+    lut = LatencyTable(tiny, warmup=0, repeats=1, isolate=False, verbose=True).fit(archs)
+    out, err = capfd.readouterr()
+    assert out == "" and "profiling blocks" in err
+    assert lut.measure(archs, rounds=2).shape == (2,)
+    out, err = capfd.readouterr()
+    assert out == "" and "measuring subnets" in err and "4/4" in err
+
+
 def test_bad_parameters_are_named(tiny):
     with pytest.raises(
         ValueError, match=r"'statistic' parameter of LatencyTable must be a str among .*'max'"

@@ -105,6 +105,27 @@ def test_predict_is_1d_and_deterministic():
     assert not np.array_equal(pa, c.predict(X))
 
 
+@pytest.mark.parametrize("verbose", [0, 1, 2])
+def test_verbose_progress_goes_to_stderr_only(verbose, capsys):
+    X = np.random.default_rng(1).random((40, 5))
+    y = X.sum(1) / 10
+    params = dict(hidden_size=8, max_epochs=2, n_ensemble=2, random_state=0)
+    quiet = AccuracyPredictor(**params).fit(X, y)
+    capsys.readouterr()
+    model = AccuracyPredictor(**params, verbose=verbose).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), quiet.predict(X))  # same training
+    model.partial_fit(X, y)
+    out, err = capsys.readouterr()
+    assert out == ""
+    if verbose == 0:
+        assert err == ""
+    else:
+        assert "training 2 nets" in err and "4/4" in err
+        assert ("train_loss" in err) == (verbose >= 2)
+    model.set_params(verbose=0).partial_fit(X, y)  # a fitted net follows the new verbose
+    assert capsys.readouterr() == ("", "")
+
+
 @pytest.mark.parametrize(
     "params",
     [

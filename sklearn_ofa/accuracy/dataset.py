@@ -22,6 +22,8 @@ import contextlib
 import json
 import numbers
 import os
+import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -126,8 +128,7 @@ class AccuracyDataset:
     ...     return 50.0 + sum(arch["d"]) + arch["image_size"] / 10
     >>> folder = tempfile.mkdtemp()
     >>> ds = AccuracyDataset(folder, space="digits_mbv3")
-    >>> X, y = ds.build(fake_top1, n_arch=3, image_sizes=[16, 32], random_state=0,
-    ...                 progress=False).load()
+    >>> X, y = ds.build(fake_top1, n_arch=3, image_sizes=[16, 32], random_state=0).load()
     >>> len(X), sorted(X[0]), float(y.max()) < 1.0
     (6, ['d', 'e', 'image_size', 'ks'], True)
     """
@@ -369,8 +370,9 @@ class AccuracyDataset:
         n_jobs: int | None = None,
         backend: str | None = None,
         batch_size: int = 1,
-        progress: bool = True,
+        verbose: bool = False,
         top1_unit: str | None = None,
+        progress: bool | None = None,
     ) -> AccuracyDataset:
         """Evaluate the missing (arch, image size) pairs and store them; resumable.
 
@@ -402,8 +404,8 @@ class AccuracyDataset:
             Pairs per joblib task (and per ``evaluate_batch`` call). A kill loses
             at most the tasks in flight: those running and those dispatched ahead
             (joblib's ``pre_dispatch``, ``2 * n_jobs`` tasks).
-        progress : bool, default=True
-            Show a tqdm progress bar with ETA and the running mean top-1.
+        verbose : bool, default=False
+            Show a tqdm progress bar on stderr with ETA and the running mean top-1.
         top1_unit : {"percent", "fraction"} or None, default=None
             The unit of the evaluator's results. ``None``: the unit the evaluator
             declares in a ``top1_unit`` attribute (:class:`SupernetEvaluator`
@@ -413,6 +415,9 @@ class AccuracyDataset:
             stored as 0.75 %. ``"percent"``: every result in ``[0, 100]`` is
             stored as is (accuracies below 1 % are real). ``"fraction"``: results
             are in ``[0, 1]`` and stored multiplied by 100.
+        progress : bool or None, default=None
+            Deprecated since 0.2, removed in 0.4: use ``verbose``. When not None
+            it emits a ``FutureWarning`` and its value is used as ``verbose``.
 
         Returns
         -------
@@ -439,8 +444,9 @@ class AccuracyDataset:
                 "n_jobs": [StrictInterval(numbers.Integral, None, None, closed="neither"), None],
                 "backend": [str, None],
                 "batch_size": [StrictInterval(numbers.Integral, 1, None, closed="left")],
-                "progress": ["boolean"],
+                "verbose": ["boolean"],
                 "top1_unit": [StrOptions(set(TOP1_UNITS)), None],
+                "progress": ["boolean", None],
             },
             {
                 "evaluator": evaluator,
@@ -450,11 +456,20 @@ class AccuracyDataset:
                 "n_jobs": n_jobs,
                 "backend": backend,
                 "batch_size": batch_size,
-                "progress": progress,
+                "verbose": verbose,
                 "top1_unit": top1_unit,
+                "progress": progress,
             },
             "AccuracyDataset.build",
         )
+        if progress is not None:
+            warnings.warn(
+                "AccuracyDataset.build(progress=...) is deprecated since 0.2 and will be removed "
+                "in 0.4; use verbose=...",
+                FutureWarning,
+                stacklevel=2,
+            )
+            verbose = bool(progress)
         if top1_unit is None:
             top1_unit = _declared_unit(evaluator)
         space = self._space()
@@ -488,9 +503,7 @@ class AccuracyDataset:
             self._adopt_acc_dict()
             done = self._compact()
             todo, n_done = self._missing(space, pairs, done)
-            self._evaluate(
-                evaluator, todo, n_done, n_jobs, backend, batch_size, progress, top1_unit
-            )
+            self._evaluate(evaluator, todo, n_done, n_jobs, backend, batch_size, verbose, top1_unit)
             self._compact()
             self.merge()
         return self
@@ -588,7 +601,7 @@ class AccuracyDataset:
         return todo, n_done
 
     def _evaluate(
-        self, evaluator, todo, n_done, n_jobs, backend, batch_size, progress, top1_unit=None
+        self, evaluator, todo, n_done, n_jobs, backend, batch_size, verbose, top1_unit=None
     ) -> None:
         from joblib import Parallel, delayed
         from tqdm.auto import tqdm
@@ -600,8 +613,9 @@ class AccuracyDataset:
             initial=n_done,
             desc="accuracy dataset",
             unit="eval",
-            disable=not progress,
+            disable=not verbose,
             dynamic_ncols=True,
+            file=sys.stderr,
         )
         total, count = 0.0, 0
         try:

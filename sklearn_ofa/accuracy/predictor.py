@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import numbers
+import sys
 import warnings
 from typing import Any
 
@@ -13,6 +15,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+from skorch.callbacks import Callback
 from skorch.exceptions import DeviceWarning as _SkorchDeviceWarning
 from torch import nn
 from torch.nn import functional as F
@@ -75,6 +78,36 @@ _ADDED_PARAMS = {
     "warm_start": False,
     "calibrate_std": False,
 }
+
+
+def _to_stderr(text: str) -> None:
+    """Sink of skorch's epoch table (``verbose >= 2``): stderr, below a running tqdm bar."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(text, file=sys.stderr)
+
+
+class _EpochBar(Callback):
+    """Advances a tqdm bar by one at the end of every epoch (attached while training)."""
+
+    def __init__(self, bar: Any):
+        self.bar = bar
+
+    def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
+        self.bar.update(1)
+
+
+@contextlib.contextmanager
+def _epoch_progress(net: Any, bar: Any):
+    """Advance ``bar`` (None: nothing) once per epoch of the initialized ``net`` in the block."""
+    if bar is None:
+        yield
+        return
+    net.callbacks_.append(("epoch_progress", _EpochBar(bar)))
+    try:
+        yield
+    finally:
+        net.callbacks_ = [(n, cb) for n, cb in net.callbacks_ if n != "epoch_progress"]
 
 
 def _routing_error(key: str) -> str | None:
@@ -210,7 +243,9 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         Seed of weight initialisation, shuffling and the validation split; an
         int makes CPU training deterministic.
     verbose : int, default=0
-        skorch's per-epoch printing.
+        Progress on stderr (stdout stays clean). 0: none. 1: a tqdm bar over
+        the epochs of all ensemble members. 2 or more: also skorch's table of
+        every epoch.
     optimizer : torch optimizer class or None, default=None
         ``None``: :class:`torch.optim.Adam` (OFA's). Its keyword arguments are
         ``optimizer__<name>`` (e.g. ``optimizer__momentum`` for SGD).
@@ -478,8 +513,9 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
                 )
             )
         if self.early_stopping:
+            sink = {"sink": _to_stderr} if self.verbose >= 2 else {}
             callbacks.append(
-                ("early_stopping", EarlyStopping(patience=self.patience, load_best=True))
+                ("early_stopping", EarlyStopping(patience=self.patience, load_best=True, **sink))
             )
         callbacks += copy.deepcopy(list(self.callbacks or ()))  # one copy per network
         train_split = self.train_split
@@ -501,10 +537,32 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
             "train_split": train_split,
             "callbacks": callbacks,
             "device": self.device if device is None else device,
-            "verbose": self.verbose,
+            "verbose": int(self.verbose >= 2),  # skorch's epoch table, printed on stderr
             **self._routed_params(),
         }
+        if self.verbose >= 2 and "callbacks__print_log" not in kwargs:
+            kwargs.setdefault("callbacks__print_log__sink", _to_stderr)
         return NeuralNetRegressor(**kwargs)
+
+    def _sync_verbosity(self, net: Any) -> None:
+        """Give a fitted ``net`` the current ``verbose`` (it may have changed since ``fit``)."""
+        net.verbose = int(self.verbose >= 2)
+        for _, cb in net.callbacks_:
+            if getattr(cb, "sink", None) in (print, _to_stderr):  # not a sink of the user's
+                cb.sink = _to_stderr if self.verbose >= 2 else print
+
+    def _training_bar(self, n_nets: int) -> Any:
+        """A tqdm bar on stderr over all epochs of ``n_nets`` networks (``verbose >= 1``)."""
+        if not self.verbose:
+            return contextlib.nullcontext()
+        from tqdm.auto import tqdm
+
+        return tqdm(
+            total=n_nets * self.max_epochs,
+            desc=f"training {n_nets} net{'s' if n_nets != 1 else ''}",
+            unit="epoch",
+            file=sys.stderr,
+        )
 
     def _check_Xy(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         try:
@@ -620,15 +678,20 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
             fold_of = np.empty(len(X), dtype=np.intp)
             fold_of[order] = np.arange(len(X)) % n_nets
         nets = []
-        for i, seed in enumerate(seeds):
-            rows = slice(None) if fold_of is None else fold_of != i
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                net = self._make_net(X.shape[1], seed, base)
-                net.fit(X[rows], target[rows])
-            _fold(net.module_, scale, mean)
-            self._check_trained(net.module_)
-            nets.append(net)
+        with self._training_bar(n_nets) as bar:
+            for i, seed in enumerate(seeds):
+                rows = slice(None) if fold_of is None else fold_of != i
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(seed)
+                    net = self._make_net(X.shape[1], seed, base)
+                    net.initialize()  # net.fit is initialize + partial_fit
+                    with _epoch_progress(net, bar):
+                        net.partial_fit(X[rows], target[rows])
+                if bar is not None:  # early stopping: the epochs this net did not run
+                    bar.update((i + 1) * self.max_epochs - bar.n)
+                _fold(net.module_, scale, mean)
+                self._check_trained(net.module_)
+                nets.append(net)
         self.std_scale_ = self.conformal_scores_ = None
         if fold_of is not None:
             preds = np.stack([self._forward(net.module_, X) for net in nets]).astype(np.float64)
@@ -649,15 +712,20 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         mean, scale = self.base_acc_, getattr(self, "target_scale_", 1.0)
         target = ((y - mean) / scale).astype(np.float32).reshape(-1, 1)
         seeds = getattr(self, "_seeds_", None) or [0] * len(self.nets_)
-        for net, seed in zip(self.nets_, seeds):
-            _fold(net.module_, 1.0 / scale, 0.0)  # back to the training-time network
-            for group in net.optimizer_.param_groups:
-                group["lr"] = net.lr  # the cosine schedule restarts from lr
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed((seed + len(net.history)) % (2**31 - 1))
-                net.partial_fit(X, target, epochs=self.max_epochs)
-            _fold(net.module_, scale, mean)
-            self._check_trained(net.module_)
+        with self._training_bar(len(self.nets_)) as bar:
+            for i, (net, seed) in enumerate(zip(self.nets_, seeds)):
+                _fold(net.module_, 1.0 / scale, 0.0)  # back to the training-time network
+                self._sync_verbosity(net)
+                for group in net.optimizer_.param_groups:
+                    group["lr"] = net.lr  # the cosine schedule restarts from lr
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed((seed + len(net.history)) % (2**31 - 1))
+                    with _epoch_progress(net, bar):
+                        net.partial_fit(X, target, epochs=self.max_epochs)
+                if bar is not None:
+                    bar.update((i + 1) * self.max_epochs - bar.n)
+                _fold(net.module_, scale, mean)
+                self._check_trained(net.module_)
         self.history_ = [net.history for net in self.nets_]
         return self
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -137,7 +138,8 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         :class:`~sklearn_ofa.exceptions.MissingBlockError` naming them, or
         profile them on demand.
     verbose : bool, default=False
-        Progress bar with ETA while profiling.
+        A progress bar with ETA on stderr while profiling (``fit``) and
+        measuring (``measure``).
 
     Attributes
     ----------
@@ -561,6 +563,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
                 initial=len(blocks) - len(todo),
                 desc="profiling blocks",
                 unit="block",
+                file=sys.stderr,
             )
         try:
             for rec in self._run_worker({"blocks": [b.to_dict() for b in todo]}):
@@ -892,10 +895,23 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         configs = [[space.net_config(a), a["image_size"]] for a in archs]
         passes = np.full((int(rounds), len(archs)), np.nan)
         rng = np.random.default_rng(0)
-        for k in range(int(rounds)):
-            order = np.arange(len(archs)) if k == 0 else rng.permutation(len(archs))
-            got = [rec["median"] for rec in self._run_worker({"nets": [configs[i] for i in order]})]
-            passes[k, order[: len(got)]] = got
+        bar = None
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=passes.size, desc="measuring subnets", unit="net", file=sys.stderr)
+        try:
+            for k in range(int(rounds)):
+                order = np.arange(len(archs)) if k == 0 else rng.permutation(len(archs))
+                got = []
+                for rec in self._run_worker({"nets": [configs[i] for i in order]}):
+                    got.append(rec["median"])
+                    if bar is not None:
+                        bar.update(1)
+                passes[k, order[: len(got)]] = got
+        finally:
+            if bar is not None:
+                bar.close()
         out = np.median(passes, axis=0)
         bad = np.flatnonzero(~(np.isfinite(out) & (out > 0)))
         if bad.size or len(out) != len(archs):

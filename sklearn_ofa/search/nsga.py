@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import numbers
+import sys
 import time
 from typing import Any, ClassVar
 
@@ -132,7 +134,7 @@ class ParetoFinder(VersionStampMixin, BaseEstimator):
     random_state : int, numpy Generator or None, default=None
         Seed of the run (pymoo's ``seed``; a Generator gives one draw).
     verbose : bool, default=False
-        pymoo's per-generation log.
+        pymoo's per-generation log, on stderr.
 
     Attributes
     ----------
@@ -267,13 +269,15 @@ class ParetoFinder(VersionStampMixin, BaseEstimator):
             eliminate_duplicates=ops.duplicates,
         )
         t0 = time.perf_counter()
-        pm.minimize(
-            ops.problem,
-            algorithm,
-            ("n_gen", int(self.n_generations)),
-            seed=self._seed(),
-            verbose=bool(self.verbose),
-        )
+        # pymoo prints its log on stdout; progress goes to stderr (stdout may be --json output)
+        with contextlib.redirect_stdout(sys.stderr) if self.verbose else contextlib.nullcontext():
+            pm.minimize(
+                ops.problem,
+                algorithm,
+                ("n_gen", int(self.n_generations)),
+                seed=self._seed(),
+                verbose=bool(self.verbose),
+            )
         self.seconds_ = time.perf_counter() - t0
         self.space_ = search.space_
         ev = Bunch(
