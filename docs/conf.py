@@ -35,7 +35,7 @@ autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
 nitpicky = False
 
 html_theme = "pydata_sphinx_theme"
@@ -57,8 +57,17 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
     return None
 
 
+def _write_benchmark_tables(app):
+    """docs/_generated/<topic>.rst from benchmarks/results/<topic>.json (the recorded figures)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import tables
+
+    tables.write_all(Path(__file__).resolve().parent / "_generated")
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_members)
+    app.connect("builder-inited", _write_benchmark_tables)
 
 
 sphinx_gallery_conf = {

@@ -14,8 +14,9 @@ from pathlib import Path
 from sklearn_ofa import LatencyTable, load_ofa_predictor
 from sklearn_ofa.spaces import get_space
 
+here = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 candidates = [Path(os.environ.get("SKLEARN_OFA_REFERENCE", "ofa_reference"))]
-candidates += [Path.cwd().parents[i] / "shared" / "ofa_reference" for i in range(2)]
+candidates += [base / "shared" / "ofa_reference" for base in (here.parents[1], *Path.cwd().parents)]
 root = next((p for p in candidates if p.exists()), candidates[0])
 
 if not root.exists():
