@@ -107,6 +107,14 @@ def _classify_literal(code: str) -> str | None:
     return "python"
 
 
+def _language_kind(lang: str) -> str | None:
+    """What a fence's or code-block's language runs as; ``None`` when it is unknown."""
+    for kind, langs in (("python", PYTHON_LANGS), ("shell", SHELL_LANGS), ("text", TEXT_LANGS)):
+        if lang in langs:
+            return kind
+    return None
+
+
 def parse_rst(path: Path) -> Page:
     page = Page(path)
     lines = path.read_text().splitlines()
@@ -157,15 +165,7 @@ def parse_rst(path: Path) -> Page:
         if m:
             lang = m.group(2).lower()
             first, end, code = body(i + 1, _indent(line))
-            kind = (
-                "python"
-                if lang in PYTHON_LANGS
-                else "shell"
-                if lang in SHELL_LANGS
-                else "text"
-                if lang in TEXT_LANGS
-                else None
-            )
+            kind = _language_kind(lang)
             add(kind, first, code, f"code-block language {lang!r}")
             i = end
             continue
@@ -211,15 +211,7 @@ def parse_markdown(path: Path) -> Page:
             while j < len(lines) and not lines[j].strip().startswith(fence):
                 j += 1
             code = textwrap.dedent("\n".join(lines[i + 1 : j])).strip("\n") + "\n"
-            kind = (
-                "python"
-                if lang in PYTHON_LANGS
-                else "shell"
-                if lang in SHELL_LANGS
-                else "text"
-                if lang in TEXT_LANGS
-                else None
-            )
+            kind = _language_kind(lang)
             if kind is None:
                 page.errors.append(
                     f"{rel(path)}:{i + 1}: cannot classify a fence of language "
