@@ -3,8 +3,9 @@
 #   bash benchmarks/bench_lut_kill_resume.sh onnxruntime 15   # backend, seconds before kill -9
 # Profiles ofa_mbv3_w1.2 at 160-224 with the backend, kills the build (and its
 # worker) after the given seconds, reruns the same command, and prints the
-# journal's records, distinct keys and unparsable lines (450 blocks + 1 settings
-# header when nothing was lost or duplicated) and both wall times.
+# journal's blocks, distinct blocks and unparsable lines (450, 450 and 0 when
+# nothing was lost or duplicated) and both wall times; each run is appended to
+# benchmarks/results/lut_kill_resume.json (delete it to start a new series).
 set -u
 B=${1:-onnxruntime}
 AFTER=${2:-15}
@@ -21,15 +22,28 @@ t1=$(date +%s.%N)
 n1=$(wc -l < $B.jsonl)
 $CLI > /dev/null 2>&1; rc=$?
 t2=$(date +%s.%N)
-"$ROOT/.venv/bin/python" - "$B.jsonl" <<'PY'
+"$ROOT/.venv/bin/python" - "$ROOT/benchmarks" "$B.jsonl" "$B" "$AFTER" "$n1" "$rc" \
+    "$(echo "$t1-$t0" | bc)" "$(echo "$t2-$t1" | bc)" <<'PY'
 import json, sys
+sys.path.insert(0, sys.argv[1])
+from _common import RESULTS, save
+journal, backend, after, lines_before, rc, killed_s, rerun_s = sys.argv[2:9]
 keys, bad = [], 0
-for line in open(sys.argv[1]):
+for line in open(journal):
     try:
-        keys.append(str(json.loads(line).get("key")))
+        keys.append(json.loads(line).get("key"))
     except ValueError:
         bad += 1
-print("records", len(keys), "distinct keys", len(set(keys)), "unparsable", bad)
+blocks = [k for k in keys if k is not None]  # the first line is the settings header
+run = {
+    "backend": backend, "kill_after_s": float(after), "killed_at_s": float(killed_s),
+    "blocks_before_kill": max(int(lines_before) - 1, 0), "rerun_exit": int(rc),
+    "rerun_s": float(rerun_s), "blocks": len(blocks), "distinct_blocks": len(set(blocks)),
+    "unparsable_lines": bad,
+}
+path = RESULTS / "lut_kill_resume.json"
+runs = json.loads(path.read_text())["runs"] if path.exists() else []
+save("lut_kill_resume", {"runs": runs + [run]})
+print(json.dumps(run))
 PY
-echo "$B: killed after $(echo "$t1-$t0" | bc) s with $n1 journal lines; the rerun exited $rc after $(echo "$t2-$t1" | bc) s"
 rm -rf "$DIR"

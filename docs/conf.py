@@ -57,11 +57,16 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
     return None
 
 
-def _write_benchmark_tables(app):
-    """docs/_generated/<topic>.rst from benchmarks/results/<topic>.json (the recorded figures)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    import tables
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import figures  # noqa: E402
+import tables  # noqa: E402
 
+# Every figure quoted in the docs is a |name| substitution from benchmarks/results.
+rst_epilog = figures.rst_substitutions()
+
+
+def _write_benchmark_tables(app):
+    """docs/_generated/<topic>.rst from benchmarks/results (the recorded figures)."""
     tables.write_all(Path(__file__).resolve().parent / "_generated")
 
 

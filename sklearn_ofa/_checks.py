@@ -36,6 +36,12 @@ def is_bool(value: Any) -> bool:
     return isinstance(value, (bool, np.bool_))
 
 
+def check_bool(name: str, value: Any) -> None:
+    """A bool (Python or numpy), else ``TypeError`` naming ``name`` and its value."""
+    if not is_bool(value):
+        raise TypeError(f"{name} = {value!r} is not allowed; allowed values: True or False")
+
+
 def is_int(v: Any) -> bool:
     """An integer that is not a bool."""
     return isinstance(v, numbers.Integral) and not is_bool(v)

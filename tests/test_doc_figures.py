@@ -1,12 +1,15 @@
 """The figures the README and docs print are the recorded benchmark results.
 
-The docs' tables are rendered from ``benchmarks/results/*.json`` at build time
-(``benchmarks/tables.py``); the README is plain text, so its rows are checked here
-against the same files.
+Every figure comes from ``benchmarks/figures.py`` (read from
+``benchmarks/results/*.json``): the docs use them as substitutions and generated
+tables at build time; the README is plain text, so its measured table must be the
+one ``benchmarks/tables.py`` renders and its prose must quote the same figures.
 """
 
 from __future__ import annotations
 
+import re
+import string
 import sys
 from pathlib import Path
 
@@ -14,33 +17,59 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
+import figures  # noqa: E402
 import tables  # noqa: E402
 
 README = (REPO / "README.md").read_text()
+DOCS = {p: p.read_text() for p in (REPO / "docs").rglob("*.rst") if "_generated" not in p.parts}
 
 
-def _readme_row(label: str) -> str:
-    rows = [ln for ln in README.splitlines() if ln.startswith(f"| {label}")]
-    assert len(rows) == 1, f"README has {len(rows)} rows starting with {label!r}"
-    return rows[0]
+def _flat(text: str) -> str:
+    return " ".join(text.split())
 
 
-def test_readme_real_accuracy_rows_are_the_recorded_ones():
-    cells = tables.accuracy_real_cells(tables.load("accuracy_real"))
-    row = _readme_row("default accuracy pipeline, 901 real ImageNet subnets")
-    for recipe in ("default", "ofa"):
-        for key in ("cv5", "nsga2_to_linas", "linas_to_nsga2"):
-            assert cells[recipe][key] in row, (recipe, key, cells[recipe][key], row)
-    curve = _readme_row("learning curve on the real subnets")
-    for recipe in ("default", "ofa"):
-        for n in ("250", "500"):
-            assert cells[recipe][f"n{n}"] in curve, (recipe, n, curve)
+@pytest.fixture(scope="module")
+def recorded():
+    return figures.figures()
+
+
+def test_every_figure_is_a_formatted_result(recorded):
+    assert len(recorded) > 100
+    for name, value in recorded.items():
+        assert value and "nan" not in value and "None" not in value, (name, value)
+
+
+def test_readme_table_is_the_rendered_one(recorded):
+    assert tables.readme_block(README) == tables.readme_table(recorded), (
+        "README's measured table differs from the results: run python benchmarks/tables.py --readme"
+    )
+
+
+@pytest.mark.parametrize("phrase", tables.README_PHRASES, ids=lambda p: p[:40])
+def test_readme_prose_quotes_the_recorded_figures(recorded, phrase):
+    assert _flat(phrase.format(**recorded)) in _flat(README)
+
+
+def test_templates_name_only_recorded_figures(recorded):
+    templates = [t for row in tables.README_ROWS for t in row] + list(tables.README_PHRASES)
+    names = {f for t in templates for _, f, _, _ in string.Formatter().parse(t) if f}
+    assert names <= set(recorded), names - set(recorded)
+
+
+def test_docs_substitutions_are_recorded_figures(recorded):
+    used = {m for text in DOCS.values() for m in re.findall(r"\|([a-z][a-z0-9_]*)\|", text)}
+    assert used, "no figure substitutions in the docs"
+    assert used <= set(recorded), used - set(recorded)
 
 
 @pytest.mark.parametrize("topic", sorted(tables.RENDERERS))
-def test_generated_doc_tables_render_and_are_included(topic, tmp_path):
+def test_generated_doc_tables_render_and_are_included(topic, tmp_path, recorded):
     (path,) = [p for p in tables.write_all(tmp_path) if p.stem == topic]
     text = path.read_text()
     assert "====" in text and "nan" not in text
-    pages = (REPO / "docs").rglob("*.rst")
-    assert any(f"_generated/{topic}.rst" in p.read_text() for p in pages)
+    assert any(f"_generated/{topic}.rst" in t for t in DOCS.values())
+
+
+def test_a_changed_result_changes_the_readme_table(recorded):
+    changed = dict(recorded, sver_confident_over="0 of 20")
+    assert tables.readme_table(changed) != tables.readme_table(recorded)

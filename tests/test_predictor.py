@@ -303,6 +303,9 @@ def test_return_std_shapes_clone_and_joblib(tmp_path):
     pipe.fit(archs, np.linspace(0.7, 0.8, 20))
     m, s = pipe.predict(archs[:3], return_std=True)
     assert m.shape == s.shape == (3,)
+    for bad in ("yes", 1, None):  # a truthy non-bool must not pick the return type
+        with pytest.raises(TypeError, match=r"return_std = .* allowed values: True or False"):
+            pipe.predict(archs[:3], return_std=bad)
 
 
 @pytest.mark.parametrize("params", [dict(n_ensemble=1), dict(n_ensemble=3, calibrate_std=False)])

@@ -20,7 +20,7 @@ from skorch.exceptions import DeviceWarning as _SkorchDeviceWarning
 from torch import nn
 from torch.nn import functional as F
 
-from .._checks import check_finite_predictions, reject_non_numbers
+from .._checks import check_bool, check_finite_predictions, reject_non_numbers
 from .._constraints import StrictInterval as Interval
 from .._versioning import VersionStampMixin
 
@@ -771,6 +771,7 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         """
         if "nets_" not in self.__dict__:
             check_is_fitted(self, "nets_")
+        check_bool("return_std", return_std)
         if return_std and self.__dict__.get("std_scale_") is None:
             raise ValueError(
                 "return_std=True needs a calibrated ensemble: fit with n_ensemble >= 2 "

@@ -39,7 +39,8 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import conv_flop_count, flop_registry, shape_wrapper
 
-from .latency import _check_bool, check_module
+from .._checks import check_bool
+from .latency import check_module
 
 __all__ = ["count_flops", "count_parameters", "FlopsResult", "ModuleCount", "CONVENTIONS"]
 
@@ -740,7 +741,7 @@ def count_flops(
     """
     check_module(model)
     check_convention(convention)
-    _check_bool("per_sample", per_sample)
+    check_bool("per_sample", per_sample)
     inputs, batch, sample_shape = _make_inputs(model, input_shape, batch_size)
     names: dict[int, str] = {}
     modules: dict[int, nn.Module] = {}
@@ -903,5 +904,5 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     50
     """
     check_module(model)
-    _check_bool("trainable_only", trainable_only)
+    check_bool("trainable_only", trainable_only)
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only))

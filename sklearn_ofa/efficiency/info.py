@@ -8,10 +8,10 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from .._checks import check_bool
 from .flops import _human, check_convention, count_flops, count_parameters, sample_shape
 from .latency import (
     LatencyResult,
-    _check_bool,
     _check_device,
     _check_int,
     _check_seconds,
@@ -180,7 +180,7 @@ def get_net_info(
     if latency_kwargs.get("num_threads") is not None:
         _check_int("num_threads", latency_kwargs["num_threads"], 1, "an int >= 1 or None")
     _check_seconds("min_run_time", latency_kwargs.get("min_run_time"))
-    _check_bool("fold_bn", latency_kwargs.get("fold_bn", False))
+    check_bool("fold_bn", latency_kwargs.get("fold_bn", False))
     flops = count_flops(model, input_shape, convention=convention)
     if not isinstance(input_shape, (int, torch.Tensor)):
         input_shape = sample_shape(model, input_shape)  # OFA's (1, C, H, W) too

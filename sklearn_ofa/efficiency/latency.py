@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import is_bool
+from .._checks import check_bool, is_bool
 
 __all__ = ["LatencyResult", "measure_latency", "fold_batchnorm", "allocator_settings"]
 
@@ -211,12 +211,6 @@ def _check_int(name: str, value: Any, low: int, allowed: str | None = None) -> N
         )
 
 
-def _check_bool(name: str, value: Any) -> None:
-    """A bool (Python or numpy), else ``TypeError`` naming ``name``."""
-    if not is_bool(value):
-        raise TypeError(f"{name} = {value!r} is not allowed; allowed values: True or False")
-
-
 def _check_seconds(name: str, value: Any) -> None:
     """A finite number of seconds >= 0 or None."""
     if value is None:
@@ -329,7 +323,7 @@ def measure_latency(
     if num_threads is not None:
         _check_int("num_threads", num_threads, 1, "an int >= 1 or None")
     _check_seconds("min_run_time", min_run_time)
-    _check_bool("fold_bn", fold_bn)
+    check_bool("fold_bn", fold_bn)
     dev = _check_device(device)
     net = fold_batchnorm(model) if fold_bn else copy.deepcopy(model)
     net = net.to(dev).eval()

@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._checks import check_predictions, is_bool, zero_samples_error
+from .._checks import check_bool, check_predictions, is_bool, zero_samples_error
 from .._constraints import int_interval, real_interval
 from .._io import Journal
 from .._versioning import VersionStampMixin
@@ -881,8 +881,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         """
         self._validate_params()
         self._check_params()
-        if not is_bool(allow_other_device):
-            raise TypeError(f"allow_other_device must be a bool, got {allow_other_device!r}")
+        check_bool("allow_other_device", allow_other_device)
         if hasattr(self, "settings_") and not allow_other_device:
             self._check_same_device()
         space = self.space_ if hasattr(self, "space_") else self._resolve_space()
