@@ -6,7 +6,9 @@
 - ``load_ofa_supernet`` on the randomised w1.2 checkpoint: maximum relative
   difference (max |diff| / max |OFA|) of the logits to OFA's
   ``get_active_subnet(preserve_weight=True)`` logits, with OFA's kernel
-  transformation matrices and with the plain centre crop (identity matrices).
+  transformation matrices and with the plain centre crop (identity matrices);
+- OFA's released w1.2 specialized nets (``ofa_reference/specialized``): the
+  predictor's top-1 for each ``net.config`` against the top-1 in its name.
 
 Run (about a minute)::
 
@@ -29,7 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save  # noqa: E402
 
 from sklearn_ofa import load_ofa_predictor  # noqa: E402
+from sklearn_ofa.exceptions import NetConfigError  # noqa: E402
+from sklearn_ofa.metrics import kendall_tau  # noqa: E402
 from sklearn_ofa.nets import OFASupernet  # noqa: E402
+from sklearn_ofa.spaces import get_space  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "ofa_reference"
 
@@ -41,6 +46,33 @@ def logits_error(net, record) -> float:
         y = net(x)
     ref = torch.tensor(record["logits"])
     return float((y - ref).abs().max() / ref.abs().max())
+
+
+def specialized() -> list[dict]:
+    """Predicted vs named top-1 of the w1.2 specialized nets (other spaces skipped)."""
+    sizes = range(128, 264, 4)
+    space = get_space("ofa_mbv3_w1.2", image_sizes=sizes)
+    pipe = load_ofa_predictor(
+        REFERENCE / "predictors" / "acc_predictor.pth", space, clip_image_sizes=True
+    )
+    rows = []
+    for d in sorted((REFERENCE / "specialized").iterdir()):
+        cfg = json.loads((d / "net.config").read_text())
+        size = json.loads((d / "run.config").read_text())["image_size"]
+        try:
+            arch = space.from_net_config(cfg, size)
+        except NetConfigError:
+            continue  # a net of another space (w1.0, ProxylessNAS)
+        named = float(d.name.split("top1-")[1].split("_")[0]) / 100
+        rows.append(
+            {
+                "name": d.name,
+                "image_size": size,
+                "named": named,
+                "predicted": float(pipe.predict([arch])[0]),
+            }
+        )
+    return rows
 
 
 def main() -> None:
@@ -63,6 +95,13 @@ def main() -> None:
         errors = [logits_error(net.subnet(r["arch"]), r) for r in subnets]
         out[f"logits_rel_error_{name}"] = errors
         print(f"{name}: max relative logits error {max(errors):.2e} over {len(errors)} subnets")
+    out["specialized"] = rows = specialized()
+    pred, named = (np.array([r[k] for r in rows]) for k in ("predicted", "named"))
+    out["specialized_kendall_tau"] = kendall_tau(named, pred)
+    print(
+        f"specialized: {len(rows)} nets, predicted - named {100 * np.mean(pred - named):.2f} "
+        f"points, Kendall tau {out['specialized_kendall_tau']:.2f}"
+    )
     print(f"predictor: max abs diff {out['predictor_max_abs_diff']:.1e} on {len(records)} archs")
     print("wrote", save("parity", out))
 

@@ -236,7 +236,12 @@ def _accuracy() -> dict[str, str]:
 
 def _parity() -> dict[str, str]:
     d = load("parity")
+    spec = d["specialized"]
+    pred, named = (np.array([r[k] for r in spec]) for k in ("predicted", "named"))
     return {
+        "spec_n": str(len(spec)),
+        "spec_gap": f"{100 * np.mean(pred - named):.1f}",
+        "spec_tau": f"{d['specialized_kendall_tau']:.2f}",
         "parity_records": str(d["predictor_records"]),
         "parity_pred_diff": f"{d['predictor_max_abs_diff']:.0e}",
         "parity_subnets": str(len(d["logits_rel_error_transformed"])),
