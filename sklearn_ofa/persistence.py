@@ -43,6 +43,7 @@ __all__ = [
 #: objects; the predictors store their networks as numpy arrays, so no torch or
 #: skorch type is needed.
 TRUSTED_TYPES: tuple[str, ...] = (
+    "sklearn_ofa.accuracy.losses.RankingMSELoss",
     "sklearn_ofa.accuracy.pipeline.AccuracyPipeline",
     "sklearn_ofa.accuracy.predictor.AccuracyPredictor",
     "sklearn_ofa.efficiency.flops_model.FLOPsModel",
