@@ -33,11 +33,7 @@ def _grid(rows: list[list[str]]) -> str:
 def accuracy_real_rst(f: dict[str, str]) -> str:
     """Quality, learning curve and coverage tables of ``accuracy_real.json``."""
     res = load("accuracy_real")
-    names = {
-        "default": "package default",
-        "default_mse": "default without the ranking term (``rank_weight=0``)",
-        "ofa": 'OFA\'s recipe (``recipe="ofa"``)',
-    }
+    names = {"default": "package default", "ofa": 'OFA\'s recipe (``recipe="ofa"``)'}
     sizes = list(res["recipes"]["default"]["learning_curve"])
     quality = [["recipe", "5-fold CV", "NSGA-II -> LINAS", "LINAS -> NSGA-II", "fit", "predict"]]
     curve = [["recipe"] + [f"{n} subnets" for n in sizes]]
@@ -197,13 +193,6 @@ README_ROWS = (
         "5-fold CV {real_default_cv5} (OFA's recipe {real_ofa_cv5}); trained on the NSGA-II "
         "search, scored on the LINAS one {real_default_n2l} (OFA's {real_ofa_n2l}); LINAS -> "
         "NSGA-II {real_default_l2n} (OFA's {real_ofa_l2n})",
-    ),
-    (
-        "the default's pairwise ranking term (`rank_weight=1`) against the same default without "
-        "it (`rank_weight=0`), same subnets",
-        "5-fold CV {real_default_cv5} vs {real_default_mse_cv5}; NSGA-II -> LINAS "
-        "{real_default_n2l} vs {real_default_mse_n2l}; LINAS -> NSGA-II {real_default_l2n} vs "
-        "{real_default_mse_l2n}",
     ),
     (
         "learning curve on the real subnets, Kendall tau on 20 % held out (3 splits)",

@@ -540,7 +540,8 @@ def test_atomic_folder_failure_keeps_the_old_folder(tmp_path):
 
 # ------------------------------------------------------------ safe loading
 def test_trusted_types_cover_real_fitted_models(paths, ofa_reference):
-    from sklearn_ofa import load_ofa_predictor
+    from sklearn_ofa import load_ofa_predictor, make_accuracy_pipeline
+    from sklearn_ofa.accuracy.losses import RankingMSELoss
 
     lut, pipe, flops, archs = paths["_objects"]
     note10 = LatencyTable.from_ofa_yaml(ofa_reference / "note10_lut", space="ofa_mbv3_w1.2")
@@ -570,6 +571,9 @@ def test_trusted_types_cover_real_fitted_models(paths, ofa_reference):
         load_ofa_predictor(
             ofa_reference / "predictors" / "ofa_resnet50_acc_predictor.pth", "ofa_resnet50"
         ),
+        make_accuracy_pipeline(
+            "ofa_mbv3_w1.2", criterion=RankingMSELoss, n_ensemble=1, hidden_size=8, max_epochs=1
+        ).fit(codes, np.linspace(0.7, 0.8, len(codes))),
     ]
     needed = set()
     for obj in objects:

@@ -72,3 +72,18 @@ def test_pipeline_trains_with_it_and_persists(tmp_path):
     assert np.corrcoef(pred, y[300:])[0, 1] > 0.8
     path = persistence.save(pipe, tmp_path / "acc.skops")
     np.testing.assert_allclose(persistence.load(path).predict(archs[300:]), pred, rtol=1e-6)
+
+
+@pytest.mark.parametrize(("weight", "loss"), [(0.0, torch.nn.MSELoss), (2.5, RankingMSELoss)])
+def test_rank_weight_picks_the_default_loss(weight, loss):
+    from sklearn_ofa import AccuracyPredictor
+
+    X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
+    y = 0.7 + 0.01 * X[:, 0]
+    model = AccuracyPredictor(
+        rank_weight=weight, n_ensemble=1, hidden_size=8, max_epochs=2, random_state=0
+    ).fit(X, y)
+    criterion = model.nets_[0].criterion_
+    assert type(criterion) is loss
+    if weight:
+        assert criterion.rank_weight == weight and criterion.temperature == 0.03

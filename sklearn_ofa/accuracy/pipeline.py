@@ -169,7 +169,7 @@ def make_accuracy_pipeline(
         ``"default"``: OFA's features plus a depth one-hot per stage
         (``ArchEncoder(depth_features=True)``) and the
         :class:`AccuracyPredictor` defaults (standardised targets, weight decay
-        1e-3, a pairwise ranking term in the loss, a calibrated ensemble of 5). ``"ofa"``: OFA's own features
+        1e-3, a calibrated ensemble of 5). ``"ofa"``: OFA's own features
         (``ArchEncoder()``) and training recipe
         (:data:`~sklearn_ofa.accuracy.predictor.OFA_RECIPE`), for parity with
         MIT's ``ofa``. ``predictor_params`` override either.
