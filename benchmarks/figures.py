@@ -158,7 +158,8 @@ def _lut() -> dict[str, str]:
 
 def _lut_backends() -> dict[str, str]:
     f = {}
-    for r in load("lut_backends")["results"]:
+    results = load("lut_backends")["results"]
+    for r in results:
         p = BACKENDS[r["backend"]] + "_"
         f[p + "blocks"] = str(r["blocks"])
         f[p + "fit"] = f"{r['fit_s']:.0f} s"
@@ -173,7 +174,6 @@ def _lut_backends() -> dict[str, str]:
         f[p + "chosen"] = r["hybrid"]["chosen"]
         f["lutb_n_cal"], f["lutb_n_test"] = str(r["n_cal"]), str(r["n_test"])
         f["lutb_rounds"] = str(r["rounds"])
-    results = load("lut_backends")["results"]
     f["lutb_repeat_range"] = (
         span([100 * r["repeat_within_10pct"] for r in results], "{:.0f}") + " %"
     )
@@ -270,9 +270,10 @@ def figures() -> dict[str, str]:
     return out
 
 
-def rst_substitutions() -> str:
-    """``.. |name| replace:: value`` lines for the docs' ``rst_epilog``."""
-    return "\n".join(f".. |{k}| replace:: {v}" for k, v in figures().items()) + "\n"
+def rst_substitutions(f: dict[str, str] | None = None) -> str:
+    """``.. |name| replace:: value`` lines for the docs' ``rst_epilog`` (``f``: the figures)."""
+    f = figures() if f is None else f
+    return "\n".join(f".. |{k}| replace:: {v}" for k, v in f.items()) + "\n"
 
 
 if __name__ == "__main__":

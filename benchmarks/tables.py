@@ -350,10 +350,10 @@ def write_readme() -> None:
     README.write_text(text.replace(readme_block(text), readme_table()))
 
 
-def write_all(folder: Path) -> list[Path]:
-    """Write ``folder/<topic>.rst`` for every table of :data:`RENDERERS`."""
+def write_all(folder: Path, f: dict[str, str] | None = None) -> list[Path]:
+    """Write ``folder/<topic>.rst`` for every table of :data:`RENDERERS` (``f``: the figures)."""
     folder.mkdir(parents=True, exist_ok=True)
-    f = figures()
+    f = figures() if f is None else f
     written = []
     for topic, render in RENDERERS.items():
         path = folder / f"{topic}.rst"

@@ -61,13 +61,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import figures  # noqa: E402
 import tables  # noqa: E402
 
-# Every figure quoted in the docs is a |name| substitution from benchmarks/results.
-rst_epilog = figures.rst_substitutions()
+# Every figure quoted in the docs is a |name| substitution from benchmarks/results,
+# read once for the substitutions and the generated tables.
+_FIGURES = figures.figures()
+rst_epilog = figures.rst_substitutions(_FIGURES)
 
 
 def _write_benchmark_tables(app):
     """docs/_generated/<topic>.rst from benchmarks/results (the recorded figures)."""
-    tables.write_all(Path(__file__).resolve().parent / "_generated")
+    tables.write_all(Path(__file__).resolve().parent / "_generated", _FIGURES)
 
 
 def setup(app):

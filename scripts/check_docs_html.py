@@ -7,8 +7,8 @@ Run after the build (``scripts/docs.sh`` does)::
 Every page is read; a page fails on an empty table header cell, an empty
 code/output block, an unresolved ``|substitution|`` from the figures, or the
 "OFA reference data not found at ..." output of an example that ran without
-its data. Exits 1 with one line per
-problem, naming the page.
+its data, or a page that ends inside an open table header or code block
+(truncated). Exits 1 with one line per problem, naming the page.
 """
 
 from __future__ import annotations
@@ -57,8 +57,9 @@ class _Page(HTMLParser):
 def problems(page: Path, root: Path) -> list[str]:
     parser = _Page()
     parser.feed(page.read_text(encoding="utf-8"))
+    parser.close()
     name = page.relative_to(root).as_posix()
-    out = []
+    out = [f"{name}: ends inside an open <{tag}> (a truncated page?)" for tag, _ in parser._open]
     for tag, text in parser.cells:
         if not text.strip():
             out.append(

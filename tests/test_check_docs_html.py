@@ -35,6 +35,7 @@ def test_a_clean_page_passes(tmp_path):
         ("<table><tr><th> </th><th>x</th></tr></table>", "an empty <th> (table header)"),
         ("<pre><span></span>\n</pre>", "an empty <pre> (code or output block)"),
         ("<p>took |search_ms| ms</p>", "unresolved substitution |search_ms|"),
+        ("<table><tr><th>cut off", "ends inside an open <th> (a truncated page?)"),
         (
             "<pre>OFA reference data not found at ofa_reference; nothing to import.</pre>",
             "shows 'OFA reference data not found at '",

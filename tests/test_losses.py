@@ -53,6 +53,11 @@ def test_bad_arguments_name_the_field(kw, match):
         RankingMSELoss(rank_weight="1")
 
 
+def test_mismatched_batches_are_refused():
+    with pytest.raises(ValueError, match="pred has 3 values but target has 2"):
+        RankingMSELoss()(torch.zeros(3), torch.zeros(2))
+
+
 def test_pipeline_trains_with_it_and_persists(tmp_path):
     space = get_space("ofa_mbv3_w1.2", image_sizes=[160, 176, 192, 208, 224])
     archs = space.sample(400, random_state=0)

@@ -69,6 +69,11 @@ class RankingMSELoss(nn.Module):
         torch.Tensor
             A scalar: the squared error plus ``rank_weight`` times the ranking term.
         """
+        if pred.numel() != target.numel():
+            raise ValueError(
+                f"pred has {pred.numel()} values but target has {target.numel()}; "
+                "allowed: one prediction per target"
+            )
         pred, target = pred.reshape(-1), target.reshape(-1)
         mse = torch.mean((pred - target) ** 2)
         if self.rank_weight == 0 or pred.numel() < 2:

@@ -29,8 +29,8 @@ __all__ = ["AccuracyMLP", "AccuracyPredictor", "DeviceWarning", "OFA_RECIPE"]
 
 #: OFA's own training recipe of its accuracy MLP (``AccuracyPredictor(**OFA_RECIPE)``):
 #: 3 x 400, Adam 1e-3, weight decay 1e-4, batch 256, 100 epochs at a constant lr, MSE on
-#: the raw targets (no ranking term), one network. With OFA's features (``ArchEncoder()``) it is the
-#: recipe of ``make_accuracy_pipeline(space, recipe="ofa")``.
+#: the raw targets (no ranking term), one network. With OFA's features (``ArchEncoder()``)
+#: it is the recipe of ``make_accuracy_pipeline(space, recipe="ofa")``.
 OFA_RECIPE: dict = {
     "hidden_size": 400,
     "n_layers": 3,
