@@ -10,8 +10,13 @@ at 160-224, one thread, batch 1:
    R // 2 passes, compared within +-10%.
 4. Calibrations fitted on ``n_cal`` subnets, judged on the other ``n_test``:
    within +-10%, MAPE, and the coverage of ``predict_interval(alpha=0.05)``.
+5. Coverage over ``--splits`` random calibration / held-out splits of the same
+   measured subnets (conformal coverage is a promise on average over calibration
+   sets, so one split's figure swings by a few points): mean and 5th percentile.
 
     python benchmarks/bench_lut_backends.py [--backends torch,onnxruntime] [--rounds 4]
+
+Backends not named keep their last recorded entry in the results file (with its date).
 """
 
 from __future__ import annotations
@@ -44,6 +49,27 @@ def _passes(lut: LatencyTable, codes, rounds: int) -> np.ndarray:
     return out
 
 
+def _split_coverage(lut: LatencyTable, name: str, codes, y, args) -> dict:
+    """95 % interval coverage and within +-10 % over random calibration / held-out splits."""
+    rng = np.random.default_rng(args.seed)
+    cover, within = [], []
+    for _ in range(args.splits):
+        order = rng.permutation(len(codes))
+        cal, test = order[: args.n_cal], order[args.n_cal :]
+        est = LatencyTable(lut.space, backend=lut.backend, table=lut, calibration=name)
+        est.fit(codes[cal], y[cal])
+        lo, hi = est.predict_interval(codes[test], alpha=0.05).T
+        cover.append(np.mean((lo <= y[test]) & (y[test] <= hi)))
+        within.append(np.mean(np.abs(est.predict(codes[test]) - y[test]) <= 0.10 * y[test]))
+    return {
+        "splits": args.splits,
+        "coverage_mean": float(np.mean(cover)),
+        "coverage_p05": float(np.percentile(cover, 5)),
+        "coverage_min": float(np.min(cover)),
+        "within_10pct_mean": float(np.mean(within)),
+    }
+
+
 def run(backend: str, args) -> dict:
     space = get_space("ofa_mbv3_w1.2", image_sizes=[160, 176, 192, 208, 224])
     cache = RESULTS / f"lut_{backend}.jsonl"
@@ -60,6 +86,7 @@ def run(backend: str, args) -> dict:
     cal, test = slice(0, args.n_cal), slice(args.n_cal, None)
     out = {
         "backend": backend,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "blocks": lut.n_blocks_,
         "fit_s": fit_s,
         "rounds": args.rounds,
@@ -84,7 +111,10 @@ def run(backend: str, args) -> dict:
         if name == "hybrid":
             out[name]["chosen"] = est.calibrator_.chosen_
             out[name]["cv_mape"] = est.calibrator_.cv_mape_
+        out[name]["coverage_splits"] = _split_coverage(lut, name, codes, y, args)
     out["measured_ms"] = y[test].tolist()
+    out["measured_cal_ms"] = y[cal].tolist()
+    out["passes_ms"] = passes.tolist()
     out["pred_ms"] = {k: v.tolist() for k, v in preds.items()}
     return out
 
@@ -118,6 +148,7 @@ def main() -> None:
     ap.add_argument("--n-test", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--splits", type=int, default=100)
     ap.add_argument("--figure", default="docs/_static/lut_backends_parity.png")
     ap.add_argument(
         "--replot", action="store_true", help="only redraw the figure from the results file"
@@ -135,8 +166,21 @@ def main() -> None:
                 print(f"{backend}: not installed, skipped")
                 continue
         results.append(run(backend, args))
-        brief = {k: v for k, v in results[-1].items() if k not in ("measured_ms", "pred_ms")}
+        brief = {
+            k: v
+            for k, v in results[-1].items()
+            if k not in ("measured_ms", "measured_cal_ms", "passes_ms", "pred_ms")
+        }
         print(json.dumps(brief, indent=1), flush=True)
+    # backends not run this time keep their last recorded result (each carries its date)
+    path = RESULTS / "lut_backends.json"
+    ran = {r["backend"] for r in results}
+    kept = json.loads(path.read_text())["results"] if path.exists() else []
+    order = ["torch", "onnxruntime", "openvino"]
+    results = sorted(
+        results + [r for r in kept if r["backend"] not in ran],
+        key=lambda r: order.index(r["backend"]),
+    )
     figure(results, args.figure)
     save("lut_backends", {"results": results})
 

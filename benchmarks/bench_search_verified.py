@@ -6,10 +6,16 @@ calibrated (``calibration="hybrid"``) on ``--n-cal`` measured random subnets.
 Budgets are quantiles of those measured latencies. For each budget and seed:
 
 - *plain*: ``EvolutionFinder(acc, table, budget)``, trusting the point prediction;
-- *verify*: the same search, then ``verify(k)``: the k best archs measured, the
-  best one measured within the budget returned;
-- *confident*: ``confidence=0.95`` (the constraint is judged on the table's 95%
-  upper bound) and ``search(verify=k)``.
+- *verify*: the same search, then ``verify(k)``: the k best archs measured
+  (median of ``--verify-rounds`` passes), the best one measured within the budget
+  returned (up to 3 groups of k when none is);
+- *confident*: ``confidence=0.95`` (the constraint is judged on the table's
+  one-sided 95% upper bound, ``predict_upper``) and ``search(verify=k)``, whose
+  measurements are judged at 95% too (median plus the pass-to-pass margin).
+
+``search(verify=k)`` retargets (its default): when the measured archs run faster
+than predicted it searches again under the budget scaled by that ratio and keeps
+the more accurate verified result.
 
 Each returned subnet is then measured again, independently (``measure(rounds=3)``,
 the median of three interleaved passes), and counted as over budget when that
@@ -39,6 +45,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--verify", type=int, default=5)
+    ap.add_argument("--verify-rounds", type=int, default=3)
     ap.add_argument("--n-cal", type=int, default=100)
     ap.add_argument("--quantiles", default="0.2,0.4,0.6,0.8")
     ap.add_argument("--generations", type=int, default=500)
@@ -74,7 +81,7 @@ def main() -> None:
             for mode, kw in (("verify", {}), ("confident", {"confidence": args.confidence})):
                 found = finder(budget, seed, **kw)
                 try:
-                    found.search(verify=args.verify)
+                    found.search(verify=args.verify, verify_rounds=args.verify_rounds)
                 except ValueError as exc:  # none of the k measured archs fits
                     print(f"  {mode}, budget {budget:.2f} seed {seed}: {exc}")
                 checked[mode] = found
@@ -89,6 +96,12 @@ def main() -> None:
                     "measured_ms": float(ms),
                     "verified": m != "plain" and f.verification_.chosen is not None,
                 }
+                if m != "plain":
+                    ver = f.verification_
+                    run[m]["verify_measured_ms"] = ver.measured_efficiency.tolist()
+                    run[m]["verify_bound_ms"] = ver.measured_bound.tolist()
+                    run[m]["searched_ms"] = ver.searched_constraint
+                    run[m]["tries"] = ver.tries
             runs.append(run)
             print(
                 f"budget {budget:6.2f} seed {seed}: "

@@ -116,6 +116,16 @@ def _search_verified() -> dict[str, str]:
     f["sver_loss_mean"] = f"{s['confident']['accuracy_loss_points_mean']:.2f}"
     f["sver_loss_max"] = f"{s['confident']['accuracy_loss_points_max']:.2f}"
     f["sver_verify_none_within"] = str(sum(not r["verify"]["verified"] for r in runs))
+    f["sver_confident_none_within"] = str(sum(not r["confident"]["verified"] for r in runs))
+    f["sver_verify_loss_mean"] = f"{s['verify']['accuracy_loss_points_mean']:.2f}"
+    f["sver_rounds"] = str(d["settings"].get("verify_rounds", 1))
+    # the same arch returned by plain searches of different seeds, timed minutes apart
+    same: dict = {}
+    for r in runs:
+        key = (r["budget_ms"], r["plain"]["accuracy"], r["plain"]["predicted_ms"])
+        same.setdefault(key, []).append(r["plain"]["measured_ms"])
+    drift = [max(v) / min(v) - 1 for v in same.values() if len(v) > 1]
+    f["sver_same_arch_drift"] = pct(max(drift), 0) if drift else "n/a"
     return f
 
 
@@ -171,6 +181,10 @@ def _lut_backends() -> dict[str, str]:
             f[p + model + "_mape"] = f"{r[model]['mape_pct']:.{2 if model == 'hybrid' else 1}f} %"
         for model in ("linear", "hybrid"):
             f[p + model + "_cover"] = pct(r[model]["interval_coverage_95"], 1)
+            splits = r[model]["coverage_splits"]
+            f[p + model + "_cover_mean"] = pct(splits["coverage_mean"], 1)
+            f[p + model + "_cover_p05"] = pct(splits["coverage_p05"], 1)
+            f["lutb_splits"] = str(splits["splits"])
         f[p + "chosen"] = r["hybrid"]["chosen"]
         f["lutb_n_cal"], f["lutb_n_test"] = str(r["n_cal"]), str(r["n_test"])
         f["lutb_rounds"] = str(r["rounds"])

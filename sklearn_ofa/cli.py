@@ -734,7 +734,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     )
     results = []
     for c in args.constraint:
-        res = finder.search(c, verify=args.verify)
+        res = finder.search(c, verify=args.verify, verify_rounds=args.verify_rounds)
         row = {
             "constraint": c,
             "accuracy": float(res.accuracy),
@@ -744,12 +744,19 @@ def cmd_search(args: argparse.Namespace) -> int:
             "arch": res.arch,
         }
         if args.verify:
+            ver = res.verification
             row["measured_efficiency"] = float(res.measured_efficiency)
+            row["measured_bound"] = float(ver.measured_bound[ver.chosen])
+            row["searched_constraint"] = float(ver.searched_constraint)
             row["verified"] = int(args.verify)
         results.append(row)
 
     def line(r: dict) -> str:
-        measured = f" measured {r['measured_efficiency']:.3f}" if "measured_efficiency" in r else ""
+        measured = ""
+        if "measured_efficiency" in r:
+            measured = f" measured {r['measured_efficiency']:.3f}"
+            if r["measured_bound"] != r["measured_efficiency"]:
+                measured += f" (bound {r['measured_bound']:.3f})"
         return (
             f"<= {r['constraint']:g}: acc {r['accuracy']:.4f} eff {r['efficiency']:.3f}{measured} "
             f"({r['generations']} generations) {json.dumps(r['arch'])}"
@@ -1051,14 +1058,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--confidence",
         type=float,
-        help="judge the constraint on the upper end of the table's interval at this "
-        "confidence, e.g. 0.95 (needs a calibrated table; default: point prediction)",
+        help="judge the constraint on the table's one-sided upper bound at this confidence, "
+        "e.g. 0.95 (needs a calibrated table; default: point prediction), and --verify's "
+        "measurements at it too",
     )
     s.add_argument(
         "--verify",
         type=int,
         help="measure the K best archs end to end and return the best that meets the "
         "constraint (needs a LatencyTable of this machine)",
+    )
+    s.add_argument(
+        "--verify-rounds",
+        type=int,
+        default=3,
+        help="measuring passes over the K archs of --verify (median; default 3)",
     )
     s.add_argument("--population", type=int, default=100, help="archs per generation")
     s.add_argument(

@@ -284,6 +284,42 @@ def test_interval_coverage_on_held_out_archs(tiny, torch_table, calibration):
     assert coverage >= 0.87, coverage  # 1 - alpha = 0.90, less the sampling error of 2,000
 
 
+@pytest.mark.parametrize("calibration", ["linear", "hybrid"])
+def test_upper_bound_coverage_on_held_out_archs(tiny, torch_table, calibration):
+    rng = np.random.default_rng(6)
+    codes = tiny.sample_codes(100, random_state=7)
+    noise = lambda n: np.exp(rng.normal(0, 0.05, n))  # 5% multiplicative noise
+    y = _structured_targets(torch_table, codes, rng) * noise(100)
+    lut = LatencyTable(tiny, table=torch_table.lut_, calibration=calibration).fit(codes, y)
+    test = tiny.sample_codes(2000, random_state=8)
+    y_test = _structured_targets(torch_table, test, rng) * noise(2000)
+    upper = lut.predict_upper(test, alpha=0.1)
+    assert upper.shape == (2000,)
+    # one-sided: tighter than the two-sided interval's upper end at the same alpha
+    assert (upper < lut.predict_interval(test, alpha=0.1)[:, 1]).all()
+    coverage = np.mean(y_test <= upper)
+    assert coverage >= 0.87, coverage  # 1 - alpha = 0.90, less the sampling error of 2,000
+
+
+def test_upper_bound_is_the_conformal_quantile_of_signed_out_of_fold_residuals(tiny, torch_table):
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    rng = np.random.default_rng(9)
+    codes = tiny.sample_codes(39, random_state=10)
+    y = _structured_targets(torch_table, codes, rng) * np.exp(rng.normal(0, 0.05, 39))
+    lut = LatencyTable(tiny, table=torch_table.lut_, calibration="linear").fit(codes, y)
+    raw = torch_table.predict_raw(codes)[:, None]  # the linear calibration's one feature
+    oof = cross_val_predict(
+        LinearRegression(positive=True), raw, y, cv=KFold(5, shuffle=True, random_state=0)
+    )
+    signed = np.sort((y - oof) / oof)
+    # n = 39, alpha = 0.1: the ceil(40 * 0.9) = 36th smallest
+    test = tiny.sample_codes(5, random_state=11)
+    expected = lut.predict(test) * (1 + signed[35])
+    np.testing.assert_allclose(lut.predict_upper(test, alpha=0.1), expected, rtol=1e-9)
+
+
 def test_interval_errors_name_the_cause(tiny, torch_table):
     with pytest.raises(ValueError, match="needs a calibrated table"):
         torch_table.predict_interval(tiny.sample(2, random_state=0))
@@ -295,3 +331,8 @@ def test_interval_errors_name_the_cause(tiny, torch_table):
     for bad in (0, 1, -0.1, True, "0.1"):
         with pytest.raises(ValueError, match="alpha = .* is not allowed"):
             lut.predict_interval(codes, alpha=bad)
+            lut.predict_upper(codes, alpha=bad)
+    with pytest.raises(ValueError, match="predict_upper needs a calibrated table"):
+        torch_table.predict_upper(codes)
+    with pytest.raises(ValueError, match="too small for 10 calibration archs.*at least 19"):
+        lut.predict_upper(codes, alpha=0.05)

@@ -154,6 +154,9 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
     conformal_scores_ : ndarray or None
         Sorted out-of-fold relative residuals of the calibration (see
         :meth:`predict_interval`); None without a calibration.
+    conformal_signed_scores_ : ndarray or None
+        The same residuals with their sign, ``(y - pred) / pred``, sorted (see
+        :meth:`predict_upper`); None without a calibration.
 
     Examples
     --------
@@ -335,7 +338,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
             self._check_table_fits(space, lut, "table")
         self._build_dense()
         self.calibrator_ = None
-        self.conformal_scores_ = None
+        self.conformal_scores_ = self.conformal_signed_scores_ = None
         if y is not None:
             self.calibrator_ = self._fit_calibrator(codes, y)
         return self
@@ -404,8 +407,9 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
             oof = cross_val_predict(clone(calibrator), F, y, cv=folds)
         oof = np.asarray(oof, dtype=np.float64).ravel()
         with np.errstate(divide="ignore", invalid="ignore"):
-            scores = np.where(oof > 0, np.abs(y - oof) / oof, np.inf)
-        self.conformal_scores_ = np.sort(scores)
+            signed = np.where(oof > 0, (y - oof) / oof, np.inf)
+        self.conformal_scores_ = np.sort(np.abs(signed))
+        self.conformal_signed_scores_ = np.sort(signed)
         return calibrator
 
     def _initial_lut(self) -> tuple[dict, dict]:
@@ -793,28 +797,86 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         >>> cal.predict_interval(archs[:2], alpha=0.1).shape
         (2, 2)
         """
+        q = self._conformal_quantile("conformal_scores_", alpha, "predict_interval")
+        pred = self.predict(X)
+        return np.column_stack([np.maximum(pred * (1 - q), 0.0), pred * (1 + q)])
+
+    def predict_upper(self, X: Any, alpha: float = 0.05) -> np.ndarray:
+        """One-sided upper bound of the calibrated latency (split conformal, signed residuals).
+
+        The bound of an arch is ``pred * (1 + q)``, where ``q`` is the
+        ``ceil((n + 1) * (1 - alpha))``-th smallest of the ``n`` out-of-fold
+        signed relative residuals ``(y - pred) / pred`` of the calibration archs.
+        For new archs like the calibration archs, at least ``1 - alpha`` of the
+        measured latencies are at most the bound, on average. It is tighter than
+        the upper end of :meth:`predict_interval` at the same ``alpha``, which
+        bounds both sides (``alpha / 2`` of each, for symmetric errors): use it
+        for a budget, where only running over counts.
+
+        Parameters
+        ----------
+        X : list of arch dicts, DataFrame, or code matrix
+            Archs of the space.
+        alpha : float, default=0.05
+            Share allowed above the bound, in (0, 1).
+
+        Returns
+        -------
+        ndarray of shape (n_archs,)
+            Upper latency bounds (ms).
+
+        Raises
+        ------
+        ValueError
+            The table has no calibration, or ``alpha`` is too small for the number
+            of calibration archs (``n >= 1 / alpha - 1`` are needed).
+
+        Examples
+        --------
+        >>> from sklearn_ofa.efficiency import LatencyTable
+        >>> from sklearn_ofa.spaces import MobileNetSpace
+        >>> tiny = MobileNetSpace("mbv3", base_stage_width=[8, 8, 8, 16, 16, 24, 24, 32, 64],
+        ...                       depth_list=[1, 2], ks_list=[3], expand_ratio_list=[3],
+        ...                       image_sizes=[32], n_classes=10, name="tiny")
+        >>> lut = LatencyTable(tiny, repeats=3, warmup=1, isolate=False).fit()
+        >>> import numpy as np
+        >>> archs = tiny.sample(40, random_state=0)
+        >>> rng = np.random.default_rng(0)
+        >>> y = lut.predict(archs) * rng.uniform(1.1, 1.3, len(archs))
+        >>> cal = LatencyTable(tiny, table=lut, calibration="linear").fit(archs, y)
+        >>> bool((cal.predict_upper(archs, alpha=0.1) <= cal.predict_interval(archs, 0.1)[:, 1]).all())
+        True
+        """
+        q = self._conformal_quantile("conformal_signed_scores_", alpha, "predict_upper")
+        return self.predict(X) * (1 + q)
+
+    def _conformal_quantile(self, attr: str, alpha: Any, method: str) -> float:
+        """The conformal quantile of ``attr`` at miscoverage ``alpha`` (errors name ``method``)."""
         if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
             raise ValueError(
                 f"alpha = {alpha!r} is not allowed; allowed values: a number in (0, 1)"
             )
         check_is_fitted(self, "table_")
-        scores = getattr(self, "conformal_scores_", None)
+        scores = getattr(self, attr, None)
         if self.calibrator_ is None or scores is None:
             raise ValueError(
-                "predict_interval needs a calibrated table: fit with X, y (measured latencies) and "
+                f"{method} needs a calibrated table: fit with X, y (measured latencies) and "
                 "calibration='linear', 'per_type', 'hybrid' or a regressor"
+                + (
+                    ""
+                    if self.calibrator_ is None
+                    else " (this one was calibrated by an older version: refit it)"
+                )
             )
         n = len(scores)
         rank = int(np.ceil((n + 1) * (1 - alpha)))
         if rank > n:
             raise ValueError(
                 f"alpha = {alpha!r} is too small for {n} calibration archs: a {1 - alpha:.0%} "
-                f"interval needs at least {int(np.ceil(1 / alpha)) - 1}; calibrate on more archs "
+                f"bound needs at least {int(np.ceil(1 / alpha)) - 1}; calibrate on more archs "
                 "or raise alpha"
             )
-        q = float(scores[rank - 1])
-        pred = self.predict(X)
-        return np.column_stack([np.maximum(pred * (1 - q), 0.0), pred * (1 + q)])
+        return float(scores[rank - 1])
 
     def predict_macs(self, X: Any) -> np.ndarray:
         """Summed multiply-accumulates (OFA convention) of the profiled blocks per arch.

@@ -25,6 +25,7 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._checks import check_bool
 from .._constraints import StrictInterval as Interval
 from .._versioning import VersionStampMixin
 from ..exceptions import SpaceMismatchError
@@ -40,6 +41,7 @@ TRUSTED_IMAGE_SIZES = (160, 224)
 _MAX_COPIES = 64  # at most this many candidates per pending child in one round
 _MAX_BATCH = 50_000  # and at most this many candidates per efficiency call
 _OVERSAMPLE = 2.0  # first round: candidates per child = this / expected acceptance rate
+_RETARGET_BELOW = 0.98  # measured / predicted under which search(verify=) searches again
 _COPY_ROUNDS = 1  # rounds in which a child identical to a parent is redrawn
 _OVERSAMPLE_RETRY = 6.0  # later rounds (few children left): finish in one more round
 
@@ -93,25 +95,66 @@ def _codes_for(src: SearchSpace, dst: SearchSpace, allowed: dict, role: str):
     return _ToSpace(translate, dst)
 
 
-def _has_intervals(est: Any, probe: Any) -> bool:
-    """Whether ``est.predict_interval`` works (warns and says False when it does not)."""
+def _upper_bound(est: Any, probe: Any):
+    """``f(X, alpha)`` giving ``est``'s upper bounds, or None (with a warning) when it has none.
+
+    A one-sided ``predict_upper`` is preferred; else the upper end of
+    ``predict_interval`` (two-sided, so more conservative at the same alpha).
+    """
     import warnings
 
-    method = getattr(est, "predict_interval", None)
     why = f"{type(est).__name__} has no predict_interval"
-    if method is not None:
+    for name in ("predict_upper", "predict_interval"):
+        method = getattr(est, name, None)
+        if method is None:
+            continue
         try:
             method(probe, alpha=0.5)
-            return True
         except ValueError as exc:
             why = str(exc)
+            continue
+        if name == "predict_upper":
+            return method
+        return lambda X, alpha: _upper_column(method(X, alpha=alpha))
     warnings.warn(
         f"confidence is set but the efficiency predictor gives no interval ({why}); the "
         "constraint is judged on its point prediction",
         UserWarning,
         stacklevel=4,
     )
-    return False
+    return None
+
+
+def _measure_passes(measure: Any, X: np.ndarray, rounds: int, seed: Any) -> np.ndarray:
+    """(rounds, n) measurements of the rows of ``X``, each pass in a new shuffled order."""
+    rng = np.random.default_rng(seed if isinstance(seed, numbers.Integral) else None)
+    passes = np.empty((rounds, len(X)))
+    for r in range(rounds):
+        order = np.arange(len(X)) if r == 0 else rng.permutation(len(X))
+        got = np.asarray(measure(X[order]), dtype=np.float64).ravel()
+        if got.shape != (len(X),) or not (np.isfinite(got) & (got > 0)).all():
+            raise ValueError(
+                f"measure gave {got!r} for {len(X)} archs; expected one latency > 0 per arch"
+            )
+        passes[r, order] = got
+    return passes
+
+
+def _pass_margin(passes: np.ndarray, confidence: float | None) -> float:
+    """Relative margin over the median that a re-measurement stays under at ``confidence``."""
+    rounds = len(passes)
+    if confidence is None or rounds < 2:
+        return 0.0
+    from scipy.stats import norm
+
+    rel = passes / np.median(passes, axis=0) - 1
+    spread = float(np.sqrt(np.sum(rel**2) / (rel.shape[1] * (rounds - 1))))
+    return float(norm.ppf(confidence)) * spread * np.sqrt(2 / rounds)
+
+
+def _upper_column(bounds: Any) -> Any:
+    bounds = np.asarray(bounds)
+    return bounds[:, 1] if bounds.ndim == 2 and bounds.shape[1:] == (2,) else bounds
 
 
 def _steps_predict(est: Any):
@@ -356,9 +399,10 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         )
         self._gene_prob = np.full(space.n_genes, float(self.mutate_prob))
         self._gene_prob[self._r_col] = rprob
-        self._interval = self.confidence is not None and _has_intervals(
-            self.efficiency_predictor, self._eff_codes(space.sample_codes(1, random_state=0))
-        )
+        self._upper = None
+        if self.confidence is not None:
+            probe = self._eff_codes(space.sample_codes(1, random_state=0))
+            self._upper = _upper_bound(self.efficiency_predictor, probe)
         self._predict_acc = _steps_predict(self.accuracy_predictor)
         self._predict_eff = _steps_predict(self.efficiency_predictor)
         self._n_par = max(1, round(self.parent_ratio * self.population_size))
@@ -419,11 +463,8 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
 
     def _efficiency(self, codes: np.ndarray) -> np.ndarray:
         X = self._eff_codes(codes)
-        if getattr(self, "_interval", False):
-            bounds = np.asarray(
-                self.efficiency_predictor.predict_interval(X, alpha=1 - float(self.confidence))
-            )
-            eff = bounds[:, 1] if bounds.ndim == 2 and bounds.shape[1:] == (2,) else bounds
+        if getattr(self, "_upper", None) is not None:
+            eff = self._upper(X, 1 - float(self.confidence))
         else:
             eff = self._predict_eff(X)
         return self._checked(eff, codes, "efficiency_predictor")
@@ -563,7 +604,15 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         self._run()
         return self
 
-    def search(self, constraint: float | None = None, *, verify: int | None = None) -> Bunch:
+    def search(
+        self,
+        constraint: float | None = None,
+        *,
+        verify: int | None = None,
+        verify_rounds: int = 3,
+        verify_tries: int = 3,
+        retarget: bool = True,
+    ) -> Bunch:
         """Run the search and return its result.
 
         Parameters
@@ -574,6 +623,16 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         verify : int, optional
             Then measure the best ``verify`` archs end to end (:meth:`verify`)
             and return the best one whose measured efficiency meets the constraint.
+        verify_rounds, verify_tries : int, default=3
+            ``rounds`` and ``tries`` of :meth:`verify`.
+        retarget : bool, default=True
+            With ``verify``: when the measured archs come out faster than their
+            predictions (the median ratio of measured bound to prediction below
+            0.98: a table calibrated while the device was slower, say), search
+            once more with the constraint divided by that ratio, verify that
+            search's archs against the real constraint, and keep the more
+            accurate of the two verified results (``verification.searched_constraint``
+            says which constraint the kept search ran under).
 
         Returns
         -------
@@ -586,41 +645,86 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
             self.set_params(constraint=constraint)
         self.fit()
         if verify is not None:
-            self.verify(verify)
+            check_bool("retarget", retarget)
+            self.verify(verify, rounds=verify_rounds, tries=verify_tries)
+            if retarget:
+                self._retarget(verify, verify_rounds, verify_tries)
         return self.result()
 
-    def verify(self, k: int = 5) -> Bunch:
+    def _retarget(self, k: int, rounds: int, tries: int) -> None:
+        """Search again under the constraint scaled by measured / predicted, if that is < 0.98."""
+        ver, limit = self.verification_, self.constraint
+        ratio = float(np.median(ver.measured_bound / ver.predicted_efficiency))
+        if limit is None or not ratio < _RETARGET_BELOW:
+            return
+        first = {n: v for n, v in vars(self).items() if n.endswith("_") and not n.startswith("_")}
+        self.set_params(constraint=float(limit) / ratio)
+        try:
+            self.fit()
+        finally:
+            self.set_params(constraint=limit)
+        try:
+            self.verify(k, rounds=rounds, tries=tries)
+            self.verification_.searched_constraint = float(limit) / ratio
+            kept = self.best_accuracy_ >= first["best_accuracy_"]
+        except ValueError:
+            kept = False
+        if not kept:
+            self.__dict__.update(first)
+
+    def verify(self, k: int = 5, *, rounds: int = 3, tries: int = 3) -> Bunch:
         """Measure the ``k`` best distinct archs of the last search; keep the best that fits.
 
         The efficiency predictor's ``measure`` (e.g. :meth:`LatencyTable.measure
         <sklearn_ofa.efficiency.LatencyTable.measure>`, same backend and settings
-        as its table) times each arch end to end. The result of the finder
-        becomes the most accurate arch whose *measured* efficiency is within the
-        constraint.
+        as its table) times the ``k`` most accurate distinct archs the search
+        evaluated, end to end, in ``rounds`` passes (each in a new shuffled
+        order); an arch's measured efficiency is its median over the passes. The
+        result of the finder becomes the most accurate arch whose measured
+        efficiency is within the constraint. When none is, up to ``tries - 1``
+        more groups of ``k`` are measured: the most accurate evaluated archs
+        whose prediction is lower by the factor the last group missed by
+        (constraint over the median ratio of measured bound to prediction).
+
+        With ``confidence`` set (and ``rounds >= 2``) the measurement is judged at
+        that confidence too: an arch fits when ``median * (1 + z * s * sqrt(2 / rounds))``
+        is within the constraint, where ``s`` is the relative spread of one pass
+        (pooled over the measured archs) and ``z`` the normal quantile of
+        ``confidence``: a second measurement of the same kind then stays within
+        the constraint with about that probability, instead of one time in two
+        for an arch measured right at it.
 
         Parameters
         ----------
         k : int, default=5
-            Archs to measure, the most accurate first.
+            Archs measured per try, the most accurate first.
+        rounds : int, default=3
+            Measuring passes over each group of archs.
+        tries : int, default=3
+            Groups measured at most before giving up.
 
         Returns
         -------
         Bunch
-            ``codes`` (k masked rows), ``accuracy``, ``predicted_efficiency``,
-            ``measured_efficiency``, ``feasible`` (measured within the
-            constraint) and ``chosen`` (index of the returned arch, or None).
+            Of every measured arch, most accurate first: ``codes`` (masked rows),
+            ``accuracy``, ``predicted_efficiency``, ``measured_efficiency``
+            (medians), ``measured_bound`` (judged against the constraint: the
+            median itself without ``confidence``), ``passes`` (rounds x archs),
+            ``feasible`` (bound within the constraint); ``chosen`` (index of the
+            returned arch, or None) and ``tries`` (groups measured).
 
         Raises
         ------
         TypeError
             The efficiency predictor cannot measure (it has no ``measure``).
         ValueError
-            ``k`` is not an int >= 1, or none of the ``k`` archs meets the
-            constraint when measured (the finder keeps its unverified result).
+            ``k``, ``rounds`` or ``tries`` is not an int >= 1, or no measured
+            arch meets the constraint (the finder keeps its unverified result).
         """
         check_is_fitted(self, "best_codes_")
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-            raise ValueError(f"verify = {k!r} is not allowed; allowed values: an int >= 1")
+        for name, value in (("verify", k), ("rounds", rounds), ("tries", tries)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} = {value!r} is not allowed; allowed values: an int >= 1")
         measure = getattr(self.efficiency_predictor, "measure", None)
         if measure is None:
             raise TypeError(
@@ -629,31 +733,56 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
             )
         ev = self.evaluated_
         _, first = np.unique(_row_keys(ev["codes"]), return_index=True)
-        order = first[np.argsort(-ev["accuracy"][first], kind="stable")][: int(k)]
-        codes = ev["codes"][order]
-        measured = np.asarray(measure(self._eff_codes(codes)), dtype=np.float64).ravel()
+        ranked = first[np.argsort(-ev["accuracy"][first], kind="stable")]
         limit = np.inf if self.constraint is None else float(self.constraint)
-        feasible = measured <= limit
+        cap, idx, passes, n_tries = np.inf, np.zeros(0, dtype=np.intp), np.zeros((rounds, 0)), 0
+        measured = bound = np.zeros(0)
+        while n_tries < tries:
+            group = ranked[(ev["efficiency"][ranked] <= cap) & ~np.isin(ranked, idx)][: int(k)]
+            if not len(group):
+                break
+            got = _measure_passes(measure, self._eff_codes(ev["codes"][group]), rounds, n_tries)
+            idx, passes, n_tries = (
+                np.concatenate([idx, group]),
+                np.hstack([passes, got]),
+                n_tries + 1,
+            )
+            measured = np.median(passes, axis=0)
+            bound = measured * (1 + _pass_margin(passes, self.confidence))
+            if (bound <= limit).any():
+                break
+            cap = limit / float(np.median(bound / ev["efficiency"][idx]))
+        order = np.argsort(-ev["accuracy"][idx], kind="stable")
+        idx, passes, measured, bound = idx[order], passes[:, order], measured[order], bound[order]
+        feasible = bound <= limit
         chosen = int(np.argmax(feasible)) if feasible.any() else None
         self.verification_ = Bunch(
-            codes=codes,
-            accuracy=ev["accuracy"][order],
-            predicted_efficiency=ev["efficiency"][order],
+            codes=ev["codes"][idx],
+            accuracy=ev["accuracy"][idx],
+            predicted_efficiency=ev["efficiency"][idx],
             measured_efficiency=measured,
+            measured_bound=bound,
+            passes=passes,
             feasible=feasible,
             chosen=chosen,
+            tries=n_tries,
+            searched_constraint=self.constraint,
         )
         if chosen is None:
+            judged = "measured" if self.confidence is None else f"bounded at {self.confidence:g}"
             raise ValueError(
-                f"none of the {len(codes)} best archs meets constraint = {self.constraint!r} when "
-                f"measured (measured {measured.min():.4g} to {measured.max():.4g}, predicted "
-                f"{ev['efficiency'][order].min():.4g} to {ev['efficiency'][order].max():.4g}); "
-                "verify more archs, set confidence=, or recalibrate the table"
+                f"none of the {len(idx)} measured archs ({n_tries} of at most {tries} tries) "
+                f"meets constraint = {self.constraint!r} when {judged} (measured "
+                f"{measured.min():.4g} to {measured.max():.4g}, bound from {bound.min():.4g}, "
+                f"predicted {ev['efficiency'][idx].min():.4g} to "
+                f"{ev['efficiency'][idx].max():.4g}); verify more archs, allow more tries, or "
+                "recalibrate the table"
             )
+        codes = self.verification_.codes
         self.best_codes_ = codes[chosen].copy()
         self.best_arch_ = self.space_.from_codes(codes[chosen : chosen + 1])[0]
-        self.best_accuracy_ = float(ev["accuracy"][order][chosen])
-        self.best_efficiency_ = float(ev["efficiency"][order][chosen])
+        self.best_accuracy_ = float(self.verification_.accuracy[chosen])
+        self.best_efficiency_ = float(self.verification_.predicted_efficiency[chosen])
         return self.verification_
 
     def result(self) -> Bunch:
@@ -667,7 +796,7 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         check_is_fitted(self, "best_codes_")
         extra = {}
         ver = getattr(self, "verification_", None)
-        if ver is not None:
+        if ver is not None and ver.chosen is not None:
             extra = {
                 "measured_efficiency": float(ver.measured_efficiency[ver.chosen]),
                 "verification": ver,
@@ -698,7 +827,7 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
                     bar.set_postfix(acc=f"{pop.acc.max():.4f}")
             self._finish(pop)
         finally:  # the run's scratch state, also after an error
-            for name in ("_memo", "_ev", "_hist", "_predict_acc", "_predict_eff"):
+            for name in ("_memo", "_ev", "_hist", "_predict_acc", "_predict_eff", "_upper"):
                 self.__dict__.pop(name, None)
             if bar is not None:
                 bar.close()
