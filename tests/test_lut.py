@@ -63,6 +63,20 @@ def test_predict_is_the_block_sum(tiny, tiny_table):
     assert tiny_table.get_efficiency(archs[0]) == pytest.approx(pred[0])
 
 
+def test_min_statistic_sums_the_fastest_repeats_and_measures_them(tiny, tiny_table):
+    archs = tiny.sample(4, random_state=1)
+    fastest = LatencyTable(tiny, table=tiny_table, statistic="min").fit()
+    for arch, p in zip(archs, fastest.predict(archs)):
+        expected = sum(tiny_table.lut_[32][b.key]["min"] for b in tiny.blocks(arch))
+        assert p == pytest.approx(expected, rel=1e-12)
+    assert np.all(fastest.predict(archs) <= tiny_table.predict(archs))
+    lut = LatencyTable(tiny, warmup=1, repeats=5, isolate=False, statistic="min").fit(archs)
+    stats = lut._measure_stats(archs, rounds=2, allow_other_device=False)
+    assert np.all(stats["min"] <= stats["median"]) and np.all(stats["min"] > 0)
+    measured = lut.measure(archs)
+    assert measured.shape == (4,) and np.all(measured > 0)
+
+
 def test_fit_on_archs_profiles_only_their_blocks(tiny):
     archs = tiny.sample(2, random_state=3)
     lut = LatencyTable(tiny, warmup=0, repeats=1, isolate=False).fit(archs)

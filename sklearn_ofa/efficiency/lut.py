@@ -105,8 +105,12 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
     isolate : bool, default=True
         Measure in a child process started with the allocator variables
         :data:`MALLOC_ENV` (they only work when set before a process starts).
-    statistic : {"median", "mean"}, default="median"
-        Which per-block statistic ``predict`` sums (OFA's tables have ``mean`` only).
+    statistic : {"median", "mean", "min"}, default="median"
+        Which statistic of the timed repeats ``predict`` sums per block and
+        :meth:`measure` returns per subnet (OFA's tables have ``mean`` only).
+        ``"min"``, the fastest repeat, is the least disturbed by other load on
+        a shared machine, but describes it at its quietest rather than its
+        typical speed.
     calibration : {None, "linear", "per_type", "hybrid"} or regressor, default=None
         Correction fitted when ``y`` is given: ``"linear"`` is ``a * sum + b``,
         ``"per_type"`` one non-negative weight per block type (first conv,
@@ -191,7 +195,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         "min_run_time": [real_interval(0), None],
         "fold_bn": ["boolean"],
         "isolate": ["boolean"],
-        "statistic": [StrOptions({"median", "mean"})],
+        "statistic": [StrOptions({"median", "mean", "min"})],
         "calibration": [
             StrOptions({"linear", "per_type", "hybrid"}),
             HasMethods(["fit", "predict"]),
@@ -914,7 +918,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         return float(self.predict([arch])[0])
 
     def measure(self, X: Any, *, rounds: int = 1, allow_other_device: bool = False) -> np.ndarray:
-        """Measure the end-to-end latency (median ms) of whole subnets, the same way as the blocks.
+        """Measure the end-to-end latency (ms) of whole subnets, the same way as the blocks.
 
         Uses the same device, threads, warm-up, repeats, BatchNorm folding and
         (with ``isolate``) the same allocator settings as ``fit``, so the
@@ -939,8 +943,14 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_archs,)
-            Finite latencies > 0 (ms).
+            Finite latencies > 0 (ms): per subnet the table's ``statistic`` of
+            the timed repeats (the median by default), then the median over
+            the ``rounds``.
         """
+        return self._measure_stats(X, rounds, allow_other_device)[self.statistic]
+
+    def _measure_stats(self, X: Any, rounds: int, allow_other_device: bool) -> dict:
+        """:meth:`measure` for every statistic at once: ``{"median"/"mean"/"min": ndarray}``."""
         self._validate_params()
         self._check_params()
         check_bool("allow_other_device", allow_other_device)
@@ -950,35 +960,38 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         self._check_runtime()
         archs = space.from_codes(space.as_codes(X))
         if not archs:
-            return np.zeros(0, dtype=np.float64)
+            return {f: np.zeros(0, dtype=np.float64) for f in ("median", "mean", "min")}
         if is_bool(rounds) or not isinstance(rounds, numbers.Integral) or rounds < 1:
             raise ValueError(f"rounds = {rounds!r} is not allowed; allowed values: an int >= 1")
         configs = [[space.net_config(a), a["image_size"]] for a in archs]
-        passes = np.full((int(rounds), len(archs)), np.nan)
+        fields = ("median", "mean", "min")
+        passes = np.full((len(fields), int(rounds), len(archs)), np.nan)
         rng = np.random.default_rng(0)
         bar = None
         if self.verbose:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=passes.size, desc="measuring subnets", unit="net", file=sys.stderr)
+            bar = tqdm(total=passes[0].size, desc="measuring subnets", unit="net", file=sys.stderr)
         try:
             for k in range(int(rounds)):
                 order = np.arange(len(archs)) if k == 0 else rng.permutation(len(archs))
                 got = []
                 for rec in self._run_worker({"nets": [configs[i] for i in order]}):
-                    got.append(rec["median"])
+                    got.append([rec[f] for f in fields])
                     if bar is not None:
                         bar.update(1)
-                passes[k, order[: len(got)]] = got
+                if got:
+                    passes[:, k, order[: len(got)]] = np.asarray(got, dtype=np.float64).T
         finally:
             if bar is not None:
                 bar.close()
-        out = np.median(passes, axis=0)
-        bad = np.flatnonzero(~(np.isfinite(out) & (out > 0)))
-        if bad.size or len(out) != len(archs):
-            i = int(bad[0]) if bad.size else len(out)
-            shown = repr(float(out[i])) if bad.size else "no result"
-            raise ValueError(f"measuring X[{i}] gave {shown}, not a latency > 0 ms")
+        out = dict(zip(fields, np.median(passes, axis=1)))
+        for field, values in out.items():
+            bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
+            if bad.size:
+                i = int(bad[0])
+                shown = "no result" if np.isnan(values[i]) else repr(float(values[i]))
+                raise ValueError(f"measuring X[{i}] gave {field} = {shown}, not a latency > 0 ms")
         return out
 
     def _check_same_device(self) -> None:
@@ -1102,7 +1115,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
                     f"{len(measured)} (export with n_subnets >= 2 and let profile_onnx finish)"
                 )
             X = space.as_codes(np.asarray([it["codes"] for it in measured]))
-            y = np.array([float(done[str(it["id"])]["median"]) for it in measured])
+            y = np.array([float(done[str(it["id"])][est.statistic]) for it in measured])
         est.fit(X, y)
         est.settings_ = {
             "source": "measurements",
