@@ -55,6 +55,14 @@ def _passes(lut: LatencyTable, codes, rounds: int) -> dict[str, np.ndarray]:
     return out
 
 
+def _calibrated(lut: LatencyTable, name: str, codes, y) -> LatencyTable:
+    """``lut``'s blocks and statistic with calibration ``name`` fitted on ``codes``, ``y``."""
+    est = LatencyTable(
+        lut.space, backend=lut.backend, table=lut, statistic=lut.statistic, calibration=name
+    )
+    return est.fit(codes, y)
+
+
 def _split_coverage(lut: LatencyTable, name: str, codes, y, args) -> dict:
     """95 % interval coverage and within +-10 % over random calibration / held-out splits."""
     rng = np.random.default_rng(args.seed)
@@ -62,9 +70,7 @@ def _split_coverage(lut: LatencyTable, name: str, codes, y, args) -> dict:
     for _ in range(args.splits):
         order = rng.permutation(len(codes))
         cal, test = order[: args.n_cal], order[args.n_cal :]
-        est = LatencyTable(lut.space, backend=lut.backend, table=lut, calibration=name)
-        est.set_params(statistic=lut.statistic)
-        est.fit(codes[cal], y[cal])
+        est = _calibrated(lut, name, codes[cal], y[cal])
         lo, hi = est.predict_interval(codes[test], alpha=0.05).T
         cover.append(np.mean((lo <= y[test]) & (y[test] <= hi)))
         within.append(np.mean(np.abs(est.predict(codes[test]) - y[test]) <= 0.10 * y[test]))
@@ -92,9 +98,7 @@ def _judge(lut: LatencyTable, codes, passes: np.ndarray, args) -> dict:
     }
     preds = {"raw": lut.predict_raw(codes[test])}
     for name in ("linear", "hybrid"):
-        est = LatencyTable(lut.space, backend=lut.backend, table=lut, calibration=name)
-        est.set_params(statistic=lut.statistic)
-        est.fit(codes[cal], y[cal])
+        est = _calibrated(lut, name, codes[cal], y[cal])
         preds[name] = est.predict(codes[test])
         lo, hi = est.predict_interval(codes[test], alpha=0.05).T
         out[name] = {

@@ -218,6 +218,28 @@ def test_from_measurements_of_an_unfinished_run_names_what_is_missing(exported, 
         LatencyTable.from_measurements(folder, results)
 
 
+def test_from_measurements_calibrates_on_the_chosen_statistic(exported, tmp_path):
+    folder, manifest = exported
+    results = tmp_path / "r.jsonl"
+    for _ in profile_onnx.run_folder(folder, results, repeats=3, progress=False):
+        pass
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    fastest = LatencyTable.from_measurements(folder, results, calibration="linear", statistic="min")
+    by_id = {str(d["id"]): d for d in lines if "id" in d}
+    block = next(it for it in manifest["items"] if it["kind"] == "block")
+    assert fastest.lut_[32][block["key"]]["min"] == by_id[str(block["id"])]["min"]
+    with pytest.raises(ValueError, match="'statistic' parameter of LatencyTable"):
+        LatencyTable.from_measurements(folder, results, calibration="linear", statistic="max")
+    stripped = tmp_path / "no_min.jsonl"
+    subnet_ids = {str(it["id"]) for it in manifest["items"] if it["kind"] == "subnet"}
+    for d in lines:
+        if str(d.get("id")) in subnet_ids:
+            d.pop("min")
+    stripped.write_text("".join(json.dumps(d) + "\n" for d in lines))
+    with pytest.raises(ValueError, match=r"result 's-0' has no 'min' \(it has \['count', "):
+        LatencyTable.from_measurements(folder, stripped, calibration="linear", statistic="min")
+
+
 def test_cli_export_then_import(tiny, tmp_path):
     folder = tmp_path / "exp"
     space = tmp_path / "space.json"

@@ -34,6 +34,7 @@ __all__ = ["MALLOC_ENV", "LatencyTable"]
 
 _DEVICE_RE = re.compile(r"cpu|cuda(:\d+)?")
 BACKENDS = ("torch", "onnxruntime", "openvino")
+STATISTICS = ("median", "mean", "min")  # of a block's or subnet's timed repeats
 
 
 def _setting(settings: Mapping, field: str) -> Any:
@@ -195,7 +196,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         "min_run_time": [real_interval(0), None],
         "fold_bn": ["boolean"],
         "isolate": ["boolean"],
-        "statistic": [StrOptions({"median", "mean", "min"})],
+        "statistic": [StrOptions(set(STATISTICS))],
         "calibration": [
             StrOptions({"linear", "per_type", "hybrid"}),
             HasMethods(["fit", "predict"]),
@@ -950,7 +951,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         return self._measure_stats(X, rounds, allow_other_device)[self.statistic]
 
     def _measure_stats(self, X: Any, rounds: int, allow_other_device: bool) -> dict:
-        """:meth:`measure` for every statistic at once: ``{"median"/"mean"/"min": ndarray}``."""
+        """:meth:`measure` for every statistic at once: ``{name: ndarray}`` for each name in ``STATISTICS``."""
         self._validate_params()
         self._check_params()
         check_bool("allow_other_device", allow_other_device)
@@ -960,12 +961,11 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         self._check_runtime()
         archs = space.from_codes(space.as_codes(X))
         if not archs:
-            return {f: np.zeros(0, dtype=np.float64) for f in ("median", "mean", "min")}
+            return {f: np.zeros(0, dtype=np.float64) for f in STATISTICS}
         if is_bool(rounds) or not isinstance(rounds, numbers.Integral) or rounds < 1:
             raise ValueError(f"rounds = {rounds!r} is not allowed; allowed values: an int >= 1")
         configs = [[space.net_config(a), a["image_size"]] for a in archs]
-        fields = ("median", "mean", "min")
-        passes = np.full((len(fields), int(rounds), len(archs)), np.nan)
+        passes = np.full((len(STATISTICS), int(rounds), len(archs)), np.nan)
         rng = np.random.default_rng(0)
         bar = None
         if self.verbose:
@@ -977,7 +977,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
                 order = np.arange(len(archs)) if k == 0 else rng.permutation(len(archs))
                 got = []
                 for rec in self._run_worker({"nets": [configs[i] for i in order]}):
-                    got.append([rec[f] for f in fields])
+                    got.append([rec[f] for f in STATISTICS])
                     if bar is not None:
                         bar.update(1)
                 if got:
@@ -985,7 +985,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         finally:
             if bar is not None:
                 bar.close()
-        out = dict(zip(fields, np.median(passes, axis=1)))
+        out = dict(zip(STATISTICS, np.median(passes, axis=1)))
         for field, values in out.items():
             bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
             if bad.size:
@@ -1100,6 +1100,7 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
         if header.get("backend") in BACKENDS:
             params.setdefault("backend", header["backend"])
         est = cls(space, table={}, calibration=calibration, **params)
+        est._validate_params()  # a bad parameter is named before the results are read with it
         table: dict[int, dict] = {int(r): {} for r in space.image_sizes}
         for _, _, rs, blk in est._entries(space):
             if blk is not None and blk.key in stats:
@@ -1114,8 +1115,19 @@ class LatencyTable(VersionStampMixin, RegressorMixin, BaseEstimator):
                     f"calibration = {calibration!r} needs measured subnets, but {results} has "
                     f"{len(measured)} (export with n_subnets >= 2 and let profile_onnx finish)"
                 )
+            y = []
+            for it in measured:
+                rec = {k: v for k, v in done[str(it["id"])].items() if k != "id"}
+                where = f"{results}: result {it['id']!r}"
+                check_latency_stats(rec, where)
+                if est.statistic not in rec:
+                    raise ValueError(
+                        f"{where} has no {est.statistic!r} (it has {sorted(rec)}); set "
+                        "statistic to one the results have"
+                    )
+                y.append(float(rec[est.statistic]))
             X = space.as_codes(np.asarray([it["codes"] for it in measured]))
-            y = np.array([float(done[str(it["id"])][est.statistic]) for it in measured])
+            y = np.asarray(y)
         est.fit(X, y)
         est.settings_ = {
             "source": "measurements",
