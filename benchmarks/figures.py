@@ -100,32 +100,40 @@ def _search_vs_ofa() -> dict[str, str]:
     return f
 
 
-def _search_verified() -> dict[str, str]:
-    d = load("search_verified")
+def _search_verified_of(topic: str, p: str) -> dict[str, str]:
+    """Figures of one ``bench_search_verified.py`` results file, under prefix ``p``."""
+    d = load(topic)
     s, runs = d["summary"], d["runs"]
-    f = {"sver_runs": str(s["runs"]), "sver_verify_k": str(d["settings"]["verify"])}
+    f = {p + "runs": str(s["runs"]), p + "verify_k": str(d["settings"]["verify"])}
     for mode in ("plain", "verify", "confident"):
-        f[f"sver_{mode}_over"] = f"{s[mode]['over_budget']} of {s['runs']}"
-    f["sver_plain_over_mean"] = f"{s['plain']['mean_measured_over_budget_pct']:.1f} %"
+        f[f"{p}{mode}_over"] = f"{s[mode]['over_budget']} of {s['runs']}"
+    f[p + "plain_over_mean"] = f"{s['plain']['mean_measured_over_budget_pct']:.1f} %"
     misses = [
         100 * (r["confident"]["measured_ms"] / r["budget_ms"] - 1)
         for r in runs
         if r["confident"]["measured_ms"] > r["budget_ms"]
     ]
-    f["sver_confident_miss_range"] = span(misses) + " %" if misses else "none"
-    f["sver_loss_mean"] = f"{s['confident']['accuracy_loss_points_mean']:.2f}"
-    f["sver_loss_max"] = f"{s['confident']['accuracy_loss_points_max']:.2f}"
-    f["sver_verify_none_within"] = str(sum(not r["verify"]["verified"] for r in runs))
-    f["sver_confident_none_within"] = str(sum(not r["confident"]["verified"] for r in runs))
-    f["sver_verify_loss_mean"] = f"{s['verify']['accuracy_loss_points_mean']:.2f}"
-    f["sver_rounds"] = str(d["settings"].get("verify_rounds", 1))
+    f[p + "confident_miss_range"] = span(misses) + " %" if misses else "none"
+    f[p + "loss_mean"] = f"{s['confident']['accuracy_loss_points_mean']:.2f}"
+    f[p + "loss_max"] = f"{s['confident']['accuracy_loss_points_max']:.2f}"
+    f[p + "verify_none_within"] = str(sum(not r["verify"]["verified"] for r in runs))
+    f[p + "confident_none_within"] = str(sum(not r["confident"]["verified"] for r in runs))
+    f[p + "verify_loss_mean"] = f"{s['verify']['accuracy_loss_points_mean']:.2f}"
+    f[p + "rounds"] = str(d["settings"].get("verify_rounds", 1))
     # the same arch returned by plain searches of different seeds, timed minutes apart
     same: dict = {}
     for r in runs:
         key = (r["budget_ms"], r["plain"]["accuracy"], r["plain"]["predicted_ms"])
         same.setdefault(key, []).append(r["plain"]["measured_ms"])
     drift = [max(v) / min(v) - 1 for v in same.values() if len(v) > 1]
-    f["sver_same_arch_drift"] = pct(max(drift), 0) if drift else "n/a"
+    f[p + "same_arch_drift"] = pct(max(drift), 0) if drift else "n/a"
+    return f
+
+
+def _search_verified() -> dict[str, str]:
+    f = _search_verified_of("search_verified", "sver_")  # the median statistic (the default)
+    if (RESULTS / "search_verified_min.json").exists():
+        f.update(_search_verified_of("search_verified_min", "svermin_"))
     return f
 
 
@@ -166,6 +174,22 @@ def _lut() -> dict[str, str]:
     return f
 
 
+def _lut_judged(p: str, r: dict) -> dict[str, str]:
+    """Repeat agreement, fidelity and coverage of one backend and statistic, under prefix ``p``."""
+    f = {p + "repeat": share(r["repeat_within_10pct"])}
+    f[p + "repeat_mape"] = f"{r['repeat_mape_pct']:.1f} %"
+    for model in ("raw", "linear", "hybrid"):
+        f[p + model + "_within"] = share(r[model]["within_10pct"])
+        f[p + model + "_mape"] = f"{r[model]['mape_pct']:.{2 if model == 'hybrid' else 1}f} %"
+    for model in ("linear", "hybrid"):
+        f[p + model + "_cover"] = pct(r[model]["interval_coverage_95"], 1)
+        splits = r[model]["coverage_splits"]
+        f[p + model + "_cover_mean"] = pct(splits["coverage_mean"], 1)
+        f[p + model + "_cover_p05"] = pct(splits["coverage_p05"], 1)
+    f[p + "chosen"] = r["hybrid"]["chosen"]
+    return f
+
+
 def _lut_backends() -> dict[str, str]:
     f = {}
     results = load("lut_backends")["results"]
@@ -174,18 +198,11 @@ def _lut_backends() -> dict[str, str]:
         f[p + "blocks"] = str(r["blocks"])
         f[p + "fit"] = f"{r['fit_s']:.0f} s"
         f[p + "median_ms"] = f"{np.median(r['measured_ms']):.1f} ms"
-        f[p + "repeat"] = share(r["repeat_within_10pct"])
-        f[p + "repeat_mape"] = f"{r['repeat_mape_pct']:.1f} %"
-        for model in ("raw", "linear", "hybrid"):
-            f[p + model + "_within"] = share(r[model]["within_10pct"])
-            f[p + model + "_mape"] = f"{r[model]['mape_pct']:.{2 if model == 'hybrid' else 1}f} %"
-        for model in ("linear", "hybrid"):
-            f[p + model + "_cover"] = pct(r[model]["interval_coverage_95"], 1)
-            splits = r[model]["coverage_splits"]
-            f[p + model + "_cover_mean"] = pct(splits["coverage_mean"], 1)
-            f[p + model + "_cover_p05"] = pct(splits["coverage_p05"], 1)
-            f["lutb_splits"] = str(splits["splits"])
-        f[p + "chosen"] = r["hybrid"]["chosen"]
+        # the median statistic (the default) under p, the min one under p + "min_"
+        for q, judged in ((p, r), (p + "min_", r.get("statistic_min"))):
+            if judged is not None:
+                f.update(_lut_judged(q, judged))
+        f["lutb_splits"] = str(r["hybrid"]["coverage_splits"]["splits"])
         f["lutb_n_cal"], f["lutb_n_test"] = str(r["n_cal"]), str(r["n_test"])
         f["lutb_rounds"] = str(r["rounds"])
     f["lutb_repeat_range"] = (

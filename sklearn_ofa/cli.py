@@ -349,6 +349,19 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------ lut
+LUT_STATISTICS = ["median", "mean", "min"]  # LatencyTable.STATISTICS, without importing torch
+
+
+def _statistic_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--statistic",
+        default="median",
+        choices=LUT_STATISTICS,
+        help="which statistic of the timed repeats the table sums and calibrates on "
+        "(default: median; min is the least disturbed by other load)",
+    )
+
+
 def cmd_lut_build(args: argparse.Namespace) -> int:
     from .efficiency import LatencyTable
 
@@ -367,6 +380,7 @@ def cmd_lut_build(args: argparse.Namespace) -> int:
         num_threads=args.threads,
         warmup=args.warmup,
         repeats=args.repeats,
+        statistic=args.statistic,
         cache_path=cache,
         verbose=not args.quiet,
     ).fit()
@@ -456,7 +470,9 @@ def cmd_lut_import(args: argparse.Namespace) -> int:
 
     _check_out_file(args.out)
     calibration = None if args.calibration == "none" else args.calibration
-    lut = LatencyTable.from_measurements(args.folder, args.results, calibration=calibration)
+    lut = LatencyTable.from_measurements(
+        args.folder, args.results, calibration=calibration, statistic=args.statistic
+    )
     _save_model(lut, args.out)
     _print(
         args,
@@ -914,8 +930,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=int, default=1, help="CPU threads of the profiling worker")
     b.add_argument("--warmup", type=int, default=5, help="untimed runs per block")
     b.add_argument(
-        "--repeats", type=int, default=20, help="timed runs per block (the median is kept)"
+        "--repeats", type=int, default=20, help="timed runs per block (all statistics are kept)"
     )
+    _statistic_option(b)
     b.add_argument("--cache", help="journal file (default: OUT.jsonl); a rerun resumes from it")
     b.add_argument(
         "--out", required=True, help="fitted table (.skops; a .joblib/.pkl name writes a pickle)"
@@ -967,6 +984,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["none", "linear", "per_type", "hybrid"],
         help="fitted on the measured subnets (default: hybrid)",
     )
+    _statistic_option(li)
     li.add_argument("--out", required=True, help="fitted table (.skops)")
     li.set_defaults(func=cmd_lut_import)
 

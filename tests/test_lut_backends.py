@@ -20,10 +20,13 @@ import pytest
 from conftest import subprocess_env
 
 from sklearn_ofa import profile_onnx
+from sklearn_ofa.cli import LUT_STATISTICS
 from sklearn_ofa.cli import main as cli_main
 from sklearn_ofa.efficiency import LatencyTable
 from sklearn_ofa.efficiency.hybrid import HybridCalibration
+from sklearn_ofa.efficiency.lut import STATISTICS
 from sklearn_ofa.efficiency.onnx_export import export_space
+from sklearn_ofa.persistence import load
 from sklearn_ofa.spaces import MobileNetSpace
 
 pytest.importorskip("onnxruntime")
@@ -261,6 +264,21 @@ def test_cli_export_then_import(tiny, tmp_path):
         == 0
     )
     assert out.exists() and not space.exists()
+    fastest = tmp_path / "min.skops"
+    assert (
+        cli_main(
+            ["lut", "import", "--folder", str(folder), "--results", str(results)]
+            + ["--calibration", "linear", "--statistic", "min", "--out", str(fastest), "--json"]
+        )
+        == 0
+    )
+    table = load(fastest)
+    direct = LatencyTable.from_measurements(folder, results, calibration="linear", statistic="min")
+    codes = table.space_.sample_codes(8, random_state=0)
+    assert table.statistic == "min"
+    np.testing.assert_array_equal(table.predict(codes), direct.predict(codes))
+    assert not np.allclose(table.predict_raw(codes), load(out).predict_raw(codes))
+    assert LUT_STATISTICS == list(STATISTICS)  # the CLI's choices, spelt without torch
 
 
 # --------------------------------------------------- hybrid and intervals
