@@ -132,9 +132,7 @@ def _search_verified_of(topic: str, p: str) -> dict[str, str]:
 
 def _search_verified() -> dict[str, str]:
     f = _search_verified_of("search_verified", "sver_")  # the median statistic (the default)
-    if (RESULTS / "search_verified_min.json").exists():
-        f.update(_search_verified_of("search_verified_min", "svermin_"))
-    return f
+    return f | _search_verified_of("search_verified_min", "svermin_")
 
 
 def _pareto() -> dict[str, str]:

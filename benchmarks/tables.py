@@ -104,8 +104,6 @@ def search_vs_ofa_rst(f: dict[str, str]) -> str:
 def search_verified_rst(f: dict[str, str]) -> str:
     rows = [["statistic", "search", "over budget, measured", "predicted top-1 vs plain"]]
     for stat, p in (("median", "sver_"), ("min", "svermin_")):
-        if p + "runs" not in f:
-            continue
         k, miss = f[p + "verify_k"], f[p + "confident_miss_range"]
         rows += [
             [stat, "plain (point prediction)", f[p + "plain_over"], "--"],
