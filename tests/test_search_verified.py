@@ -189,6 +189,44 @@ def test_verify_tries_archs_predicted_lower_by_the_factor_the_first_group_missed
         finder.verify(3, rounds=1, tries=1)
 
 
+class _SteppedDevice(FLOPsModel):
+    """Measures 10% over the prediction above ``step_at``, 25% over at or below it."""
+
+    step_at = np.inf
+
+    def measure(self, X):
+        pred = self.predict(X)
+        return pred * np.where(pred > self.step_at, 1.1, 1.25)
+
+
+def test_verify_lowers_each_try_by_the_factor_the_last_group_missed(modelled):
+    space, acc = modelled
+    device = _SteppedDevice(space).fit()
+    limit = float(np.median(device.predict(space.sample_codes(200, random_state=3))))
+    finder = _finder(acc, device, limit, n_generations=5).fit()
+    ev = finder.evaluated_
+    _, first = np.unique(ev.codes, axis=0, return_index=True)
+    ranked = first[np.argsort(-ev.accuracy[first], kind="stable")]
+    tight = 1.05 * float(ev.efficiency[ranked[:2]].min())
+    # the second group (predicted within tight / 1.1) measures 25% over: it misses too
+    device.step_at = tight / 1.1
+    finder.set_params(constraint=tight)
+    ver = finder.verify(2, rounds=2, tries=3)
+    assert ver.tries == 3 and len(ver.codes) == 6
+    np.testing.assert_allclose(
+        ver.measured_efficiency / ver.predicted_efficiency,
+        np.where(ver.predicted_efficiency > tight / 1.1, 1.1, 1.25),
+    )
+    pred = ver.predicted_efficiency
+    second = (pred <= tight / 1.1 * (1 + 1e-12)) & (pred > tight / 1.25 * (1 + 1e-12))
+    third = pred <= tight / 1.25 * (1 + 1e-12)
+    # the third group is lowered by the 1.25 the second missed by (the median ratio of all
+    # six measured, 1.175, would leave it where 25 % over still misses), so all of it fits
+    assert second.sum() == 2 and third.sum() == 2
+    assert ver.feasible[third].all() and not ver.feasible[~third].any()
+    assert finder.best_accuracy_ == ver.accuracy[third].max()
+
+
 class _FastDevice(FLOPsModel):
     """A device whose measured cost is 20% below the model's prediction, every time."""
 

@@ -684,7 +684,7 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
         efficiency is within the constraint. When none is, up to ``tries - 1``
         more groups of ``k`` are measured: the most accurate evaluated archs
         whose prediction is lower by the factor the last group missed by
-        (constraint over the median ratio of measured bound to prediction).
+        (constraint over that group's median ratio of measured bound to prediction).
 
         With ``confidence`` set (and ``rounds >= 2``) the measurement is judged at
         that confidence too: an arch fits when ``median * (1 + z * s * sqrt(2 / rounds))``
@@ -751,7 +751,10 @@ class EvolutionFinder(VersionStampMixin, BaseEstimator):
             bound = measured * (1 + _pass_margin(passes, self.confidence))
             if (bound <= limit).any():
                 break
-            cap = limit / float(np.median(bound / ev["efficiency"][idx]))
+            # the factor this group missed by (a cumulative ratio barely moves the cap
+            # once a second group misses too)
+            last = slice(-len(group), None)
+            cap = min(cap, limit / float(np.median(bound[last] / ev["efficiency"][group])))
         order = np.argsort(-ev["accuracy"][idx], kind="stable")
         idx, passes, measured, bound = idx[order], passes[:, order], measured[order], bound[order]
         feasible = bound <= limit
