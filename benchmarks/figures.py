@@ -127,6 +127,17 @@ def _search_verified_of(topic: str, p: str) -> dict[str, str]:
         same.setdefault(key, []).append(r["plain"]["measured_ms"])
     drift = [max(v) / min(v) - 1 for v in same.values() if len(v) > 1]
     f[p + "same_arch_drift"] = pct(max(drift), 0) if drift else "n/a"
+    # the confident search's returned subnet: its independent measurement over the median its
+    # verification judged (the chosen arch is the most accurate one whose bound met the budget)
+    recheck = []
+    for r in runs:
+        c = r["confident"]
+        if c["verified"]:
+            i = int(np.argmax(np.asarray(c["verify_bound_ms"]) <= r["budget_ms"]))
+            recheck.append(100 * (c["measured_ms"] / c["verify_measured_ms"][i] - 1))
+    f[p + "recheck_median"] = f"{np.median(recheck):+.1f} %"
+    f[p + "recheck_sd"] = f"{np.std(recheck):.1f} %"
+    f[p + "recheck_range"] = span(recheck, "{:+.1f}", " to ") + " %"
     return f
 
 

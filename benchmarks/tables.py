@@ -361,6 +361,12 @@ README_PHRASES = (
     "plain search",
     "the same subnet, returned by plain searches of different seeds, measured up to "
     "{sver_same_arch_drift} apart",
+    'with `statistic="min"` (tables and measurements on the fastest repeat) '
+    "{svermin_confident_over} were over budget (by {svermin_confident_miss_range}) at "
+    "{svermin_loss_mean} points",
+    "a returned subnet timed again differed from the median its verification judged by "
+    "{svermin_recheck_median} (standard deviation {svermin_recheck_sd}; median statistic "
+    "{sver_recheck_median}, {sver_recheck_sd})",
 )
 
 
