@@ -28,7 +28,7 @@ fastest repeat, the median over passes as before.
     python benchmarks/bench_search_verified.py [--seeds 5] [--verify 5] [--statistic min]
 
 Writes ``benchmarks/results/search_verified.json`` (``search_verified_min.json``
-for ``--statistic min``).
+for ``--statistic min``; a ``--confidence`` other than 0.95 adds ``_c99`` for 0.99, say).
 """
 
 from __future__ import annotations
@@ -91,6 +91,8 @@ def main() -> None:
                 try:
                     found.search(verify=args.verify, verify_rounds=args.verify_rounds)
                 except ValueError as exc:  # none of the k measured archs fits
+                    if "best_codes_" not in vars(found):  # the search itself failed
+                        raise SystemExit(f"{mode}, budget {budget:.2f} seed {seed}: {exc}")
                     print(f"  {mode}, budget {budget:.2f} seed {seed}: {exc}")
                 checked[mode] = found
             names = list(checked)
@@ -137,8 +139,11 @@ def main() -> None:
             f"predicted top-1 below plain: mean {summary[m]['accuracy_loss_points_mean']:.2f} "
             f"points, worst {summary[m]['accuracy_loss_points_max']:.2f}"
         )
+    topic = "search_verified" + ("" if args.statistic == "median" else f"_{args.statistic}")
+    if args.confidence != 0.95:
+        topic += f"_c{round(100 * args.confidence):d}"
     path = save(
-        "search_verified" + ("" if args.statistic == "median" else f"_{args.statistic}"),
+        topic,
         {"settings": vars(args), "budgets_ms": budgets, "runs": runs, "summary": summary},
     )
     print(f"wrote {path}")

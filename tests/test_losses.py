@@ -92,3 +92,20 @@ def test_rank_weight_picks_the_default_loss(weight, loss):
     assert type(criterion) is loss
     if weight:
         assert criterion.rank_weight == weight and criterion.temperature == 0.03
+
+
+def test_rank_weight_with_a_criterion_is_refused_not_ignored():
+    from sklearn_ofa import AccuracyPredictor
+
+    X = np.random.default_rng(0).normal(size=(40, 5)).astype("float32")
+    y = 0.7 + 0.01 * X[:, 0]
+    model = AccuracyPredictor(
+        criterion=torch.nn.L1Loss, rank_weight=0.5, n_ensemble=1, hidden_size=8, max_epochs=2
+    )
+    with pytest.raises(
+        ValueError, match=r"rank_weight = 0.5 has no effect with criterion = 'L1Loss'"
+    ):
+        model.fit(X, y)
+    assert "nets_" not in model.__dict__
+    model.set_params(rank_weight=0.0).fit(X, y)
+    assert type(model.nets_[0].criterion_) is torch.nn.L1Loss

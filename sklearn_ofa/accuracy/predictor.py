@@ -256,8 +256,8 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         ``None``: :class:`torch.nn.MSELoss`, or with ``rank_weight > 0``
         :class:`~sklearn_ofa.accuracy.losses.RankingMSELoss` (squared error
         plus a pairwise ranking term). A class given here is
-        used as it is (``rank_weight`` is then ignored); arguments as
-        ``criterion__<name>``.
+        used as it is, its arguments as ``criterion__<name>``; ``fit``
+        refuses it with ``rank_weight > 0``, which would have no effect.
     callbacks : list of skorch callbacks or None, default=None
         Run after the built-in ``"lr_schedule"`` (cosine) and ``"early_stopping"``
         callbacks; each network gets its own copy. ``callbacks__<name>__<param>``
@@ -684,6 +684,13 @@ class AccuracyPredictor(VersionStampMixin, RegressorMixin, BaseEstimator):
         return self._fit_new(X, y)
 
     def _fit_new(self, X: Any, y: Any) -> AccuracyPredictor:
+        if self.criterion is not None and self.rank_weight > 0:
+            raise ValueError(
+                f"rank_weight = {self.rank_weight!r} has no effect with criterion = "
+                f"{getattr(self.criterion, '__name__', self.criterion)!r}; allowed values: "
+                "rank_weight = 0 with a criterion (its arguments as criterion__<name>), or "
+                "criterion = None"
+            )
         X, y = self._check_Xy(X, y, reset=True)
         mean = float(y.mean())
         scale = float(y.std()) if self.standardize_target else 1.0
