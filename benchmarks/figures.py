@@ -208,9 +208,7 @@ def _lut_backends() -> dict[str, str]:
         f[p + "fit"] = f"{r['fit_s']:.0f} s"
         f[p + "median_ms"] = f"{np.median(r['measured_ms']):.1f} ms"
         # the median statistic (the default) under p, the min one under p + "min_"
-        for q, judged in ((p, r), (p + "min_", r.get("statistic_min"))):
-            if judged is not None:
-                f.update(_lut_judged(q, judged))
+        f |= _lut_judged(p, r) | _lut_judged(p + "min_", r["statistic_min"])
         f["lutb_splits"] = str(r["hybrid"]["coverage_splits"]["splits"])
         f["lutb_n_cal"], f["lutb_n_test"] = str(r["n_cal"]), str(r["n_test"])
         f["lutb_rounds"] = str(r["rounds"])

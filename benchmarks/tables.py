@@ -141,8 +141,6 @@ def lut_backends_rst(f: dict[str, str]) -> str:
     rows[0] += [f"same, mean / 5th percentile of {f['lutb_splits']} splits"]
     for backend, short in BACKENDS.items():
         for stat, p in (("median", short + "_"), ("min", short + "_min_")):
-            if p + "repeat" not in f:
-                continue
             rows.append(
                 [backend, stat, f[short + "_blocks"], f[short + "_fit"], f[p + "repeat"]]
                 + [
